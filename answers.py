@@ -1,0 +1,210 @@
+"""The cookiecutter answers: how each is read and checked, in one place.
+
+``cookiecutter.json`` loads :class:`AnswersExtension` through ``_extensions``.
+Its filters give ``hooks/pre_gen_project.py`` the :func:`problems` that refuse
+bad answers before anything is written, and give the templates the parsed
+answers they turn into code. Answers enter generated code as data, through
+:func:`pyrepr`, never as code.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from jinja2.ext import Extension
+
+HTTP_CLIENTS = ("HttpUser", "FastHttpUser")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+MAX_WEIGHT = 1000
+
+ENDPOINTS_HELP = (
+    "comma-separated endpoints, each 'METHOD /path' with an optional weight 'xN' "
+    "(1 to 1000) and {placeholders}, for example 'GET /, GET /products/{id} x3, POST /cart'"
+)
+
+_ENDPOINT = re.compile(r"^(?:(?P<method>[A-Za-z]+)\s+)?(?P<path>\S+)(?:\s+[xX](?P<weight>\d+))?$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_RUN_TIME = re.compile(r"^(?:\d+h)?(?:\d+m)?(?:\d+s)?$|^\d+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class AnswerError(ValueError):
+    """An answer that cannot be used; the message names the answer and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    weight: int
+    task_name: str
+
+    @property
+    def has_placeholders(self) -> bool:
+        return bool(_PLACEHOLDER.search(self.path))
+
+    @property
+    def client_method(self) -> str:
+        return self.method.lower()
+
+
+def _bad(name: str, value: object, allowed: str) -> AnswerError:
+    return AnswerError(f"{name}: {value!r} is not allowed: {allowed}")
+
+
+def _task_name(method: str, path: str, taken: set[str]) -> str:
+    words = re.sub(r"[^a-z0-9]+", "_", _PLACEHOLDER.sub(r"\1", path).lower()).strip("_")
+    base = f"{method.lower()}_{words or 'root'}"[:60].rstrip("_")
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
+
+
+def parse_endpoint(item: str, taken: set[str]) -> Endpoint:
+    match = _ENDPOINT.match(item.strip())
+    if not match:
+        raise _bad("endpoints", item.strip(), ENDPOINTS_HELP)
+    method = (match["method"] or "GET").upper()
+    path = match["path"]
+    if method not in METHODS:
+        raise _bad("endpoints", item.strip(), f"the method must be one of {', '.join(METHODS)}")
+    if not path.startswith("/") or _CONTROL.search(path):
+        raise _bad("endpoints", item.strip(), "the path must start with '/' and hold no control characters")
+    if "{" in _PLACEHOLDER.sub("", path) or "}" in _PLACEHOLDER.sub("", path):
+        raise _bad("endpoints", item.strip(), "placeholders look like {name}, with a Python name inside")
+    weight = int(match["weight"] or 1)
+    if not 1 <= weight <= MAX_WEIGHT:
+        raise _bad("endpoints", item.strip(), f"the weight xN must be from 1 to {MAX_WEIGHT}")
+    return Endpoint(method, path, weight, _task_name(method, path, taken))
+
+
+def parse_endpoints(text: str) -> list[Endpoint]:
+    """``'GET /, GET /products/{id} x3'`` -> endpoints; the first bad item raises."""
+    items = [item for item in re.split(r"[,\n]", str(text)) if item.strip()]
+    if not items:
+        raise _bad("endpoints", text, ENDPOINTS_HELP)
+    taken: set[str] = set()
+    return [parse_endpoint(item, taken) for item in items]
+
+
+def endpoint_problems(text: str) -> list[str]:
+    """One message for each bad endpoint, rather than only the first."""
+    items = [item for item in re.split(r"[,\n]", str(text)) if item.strip()]
+    if not items:
+        return [str(_bad("endpoints", text, ENDPOINTS_HELP))]
+    found = []
+    for item in items:
+        try:
+            parse_endpoint(item, set())
+        except AnswerError as error:
+            found.append(str(error))
+    return found
+
+
+def check_host(value: str) -> str:
+    allowed = "an http:// or https:// URL of the application under test, like https://staging.example.com"
+    text = str(value)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise _bad("host", value, allowed) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", text) or _CONTROL.search(text):
+        raise _bad("host", value, allowed)
+    if parts.query or parts.fragment:
+        raise _bad("host", value, "a base URL without ?query or #fragment")
+    return text.rstrip("/")
+
+
+def check_number(name: str, value: object, low: float, high: float, allowed: str, integer: bool = False) -> float:
+    try:
+        number = int(str(value)) if integer else float(str(value))
+    except ValueError:
+        number = math.nan
+    if not low <= number <= high:
+        raise _bad(name, value, allowed)
+    return number
+
+
+def check_wait_time(value: object) -> tuple[float, float]:
+    """``'2'`` -> (2, 2), ``'1-3'`` -> (1, 3): seconds a user waits between tasks."""
+    allowed = "seconds between two tasks of a user, 0 to 3600: a number like 1 or a range like 1-3"
+    low, dash, high = str(value).strip().partition("-")
+    try:
+        first = float(low)
+        last = float(high) if dash else first
+    except ValueError:
+        raise _bad("wait_time", value, allowed) from None
+    if not 0 <= first <= last <= 3600:  # also rejects nan
+        raise _bad("wait_time", value, allowed)
+    return first, last
+
+
+def problems(answers: dict) -> list[str]:
+    """Every problem in the answers, one line each; empty when all can be used."""
+    found: list[str] = []
+
+    def check(function, *args) -> None:
+        try:
+            function(*args)
+        except AnswerError as error:
+            found.append(str(error))
+
+    name = str(answers.get("project_name", ""))
+    if not name.strip() or _CONTROL.search(name):
+        found.append(str(_bad("project_name", name, "a name of one line that is not empty")))
+    slug = str(answers.get("project_slug", ""))
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", slug) or keyword.iskeyword(slug):
+        found.append(
+            str(_bad("project_slug", slug, "a Python name: lower-case letters, digits and _, not starting with a digit"))
+        )
+    check(check_host, answers.get("host", ""))
+    found.extend(endpoint_problems(answers.get("endpoints", "")))
+    client = answers.get("http_client")
+    if client not in HTTP_CLIENTS:
+        found.append(str(_bad("http_client", client, " or ".join(HTTP_CLIENTS))))
+    check(check_number, "trace_rate", answers.get("trace_rate"), 0, 100,
+          "a number from 0 to 100: percent of requests to trace, decimals like 0.5 allowed")
+    check(check_number, "users", answers.get("users"), 1, 1_000_000, "a whole number of users, 1 or more", True)
+    check(check_number, "spawn_rate", answers.get("spawn_rate"), 0.001, 1_000_000,
+          "users started per second, a number above 0")
+    run_time = str(answers.get("run_time", ""))
+    if not run_time or not _RUN_TIME.fullmatch(run_time):
+        found.append(str(_bad("run_time", run_time, "a Locust time span like 30s, 5m, 1h30m or 90 (seconds)")))
+    check(check_wait_time, answers.get("wait_time", ""))
+    return found
+
+
+def pyrepr(value: object) -> str:
+    """A Python literal for ``value``; strings come out double-quoted where they can."""
+    literal = repr(value)
+    if isinstance(value, str) and literal.startswith("'") and '"' not in value:
+        literal = '"' + literal[1:-1] + '"'
+    return literal
+
+
+def class_name(slug: str) -> str:
+    """``shop_load_test`` -> ``ShopLoadTest``."""
+    return "".join(part.capitalize() for part in str(slug).split("_") if part) or "Site"
+
+
+class AnswersExtension(Extension):
+    """Jinja filters: ``answer_problems`` for the pre-generate hook, and the ones that turn answers into code."""
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            endpoints=parse_endpoints,
+            host=check_host,
+            wait_time=check_wait_time,
+            pyrepr=pyrepr,
+            class_name=class_name,
+            answer_problems=problems,
+        )

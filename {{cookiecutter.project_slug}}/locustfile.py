@@ -1,0 +1,45 @@
+"""Users for the load test, one task per endpoint answered when the project was baked.
+
+Every request made through ``self.client`` may trigger a Tideways trace (see
+``tideways_locust.py``). Add users or tasks here; ``locust`` run in this
+folder finds them. Settings live in ``locust.conf``, the API key in ``.env``.
+"""
+
+import random
+import re
+from pathlib import Path
+
+from dotenv import load_dotenv
+from locust import between, task
+
+from tideways_locust import {{ 'Fast' if cookiecutter.http_client == 'FastHttpUser' }}HttpTidewaysUser
+
+# Variables already set in the environment win over .env.
+load_dotenv(Path(__file__).with_name(".env"), override=False)
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def sample_value(placeholder: str) -> str:
+    """A value for ``{placeholder}`` in a path: change it to match your test data."""
+    return str(random.randint(1, 100))
+
+
+def fill(path: str) -> str:
+    """``/products/{id}`` -> ``/products/42``; statistics keep the unfilled path as the name."""
+    return PLACEHOLDER.sub(lambda match: sample_value(match[1]), path)
+{%- set wait = cookiecutter.wait_time | wait_time %}
+
+
+class {{ cookiecutter.project_slug | class_name }}User({{ 'Fast' if cookiecutter.http_client == 'FastHttpUser' }}HttpTidewaysUser):
+    wait_time = between({{ '%g' % wait[0] }}, {{ '%g' % wait[1] }})
+{%- for endpoint in cookiecutter.endpoints | endpoints %}
+
+    @task({{ endpoint.weight }})
+    def {{ endpoint.task_name }}(self):
+{%- if endpoint.has_placeholders %}
+        self.client.{{ endpoint.client_method }}(fill({{ endpoint.path | pyrepr }}), name={{ endpoint.path | pyrepr }})
+{%- else %}
+        self.client.{{ endpoint.client_method }}({{ endpoint.path | pyrepr }})
+{%- endif %}
+{%- endfor %}

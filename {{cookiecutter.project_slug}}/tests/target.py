@@ -1,0 +1,145 @@
+"""A stand-in for the PHP application that checks profiling headers as Tideways does.
+
+It answers every request with a small JSON body, checks each
+``X-Tideways-Profiler`` header the way Tideways' server does (``Tideways.php``,
+``decideProfiling()``: all four fields, the HMAC, and a time not in the past)
+and writes one JSON line per request to the log. This module does not import
+``tideways_locust``: it checks the signer independently.
+
+    python tests/target.py --key KEY --log requests.jsonl [--port 0]
+
+It prints ``listening on http://127.0.0.1:PORT`` first and, when stopped with
+SIGTERM or Ctrl-C, a summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+PROFILER = "x-tideways-profiler"
+FIELDS = ("method", "time", "user", "hash")
+
+
+def verdict(header: str, api_key: str, now: float) -> str:
+    """``accepted``, or why Tideways would refuse the header and not monitor the request."""
+    fields = parse_qs(header, keep_blank_values=True)
+    if any(len(fields.get(name, [])) != 1 for name in FIELDS):
+        return "malformed"
+    method, expires, user, digest = (fields[name][0] for name in FIELDS)
+    key = hashlib.md5(api_key.encode("utf-8")).hexdigest().encode("ascii")
+    message = f"method={method}&time={expires}&user={user}".encode()
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, digest):
+        return "invalid hash"
+    if not expires.isdigit() or int(expires) < now:
+        return "too old"
+    return "accepted"
+
+
+def summarize(records: list[dict]) -> dict[str, int]:
+    traced = [r for r in records if r["profiler"] is not None]
+    return {
+        "requests": len(records),
+        "traced": len(traced),
+        "accepted": sum(r["verdict"] == "accepted" for r in traced),
+        "rejected": sum(r["verdict"] != "accepted" for r in traced),
+    }
+
+
+def read_log(path) -> list[dict]:
+    with open(path, encoding="utf-8") as log:
+        return [json.loads(line) for line in log if line.strip()]
+
+
+class Target(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, api_key: str, log_path: str) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.api_key = api_key
+        self.log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self.records: list[dict] = []
+        self.lock = threading.Lock()
+
+    def record(self, entry: dict) -> None:
+        with self.lock:
+            self.records.append(entry)
+            self.log.write(json.dumps(entry) + "\n")
+            self.log.flush()
+
+    def stop(self) -> None:
+        self.server_close()
+        self.log.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Target
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except ConnectionError:  # the load generator hung up at the end of its run
+            self.close_connection = True
+
+    def answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        profiler = self.headers.get(PROFILER)
+        self.server.record(
+            {
+                "time": time.time(),
+                "method": self.command,
+                "path": self.path,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "profiler": profiler,
+                "verdict": None if profiler is None else verdict(profiler, self.server.api_key, time.time()),
+            }
+        )
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--key", required=True, help="the API key the load test signs with")
+    parser.add_argument("--log", required=True, help="JSON Lines file, one line per request")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args(argv)
+
+    target = Target(args.port, args.key, args.log)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=target.shutdown).start())
+    print(f"listening on http://127.0.0.1:{target.server_address[1]}", flush=True)
+    try:
+        target.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        target.stop()
+    counts = summarize(target.records)
+    print("target: " + ", ".join(f"{n} {what}" for what, n in counts.items()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
