@@ -83,6 +83,7 @@ class Target(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: Target
 
     def handle_one_request(self) -> None:

@@ -1,0 +1,203 @@
+"""Real ``locust`` runs against targets on 127.0.0.1 that check every profiling header."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import urllib.request
+
+import pytest
+
+from tests.conftest import (
+    API_KEY,
+    ROOT,
+    SCENARIO,
+    free_port,
+    locust_command,
+    locust_env,
+    run_locust,
+    wait_until,
+)
+
+SCENARIOS = ["HttpScenario", "FastHttpScenario"]
+SHORT = ["-u", "3", "-r", "3", "-t", "3s"]
+
+
+def run_scenario(user_class, target, other, rate, key=API_KEY, *extra):
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=key, OTHER_ORIGIN=other.url)
+    return run_locust(
+        "-f", str(SCENARIO), "--host", target.url, "--tideways-trace-rate", str(rate), *SHORT, *extra, user_class,
+        env=env,
+    )
+
+
+def by_path(records: list[dict]) -> dict[str, list[dict]]:
+    paths: dict[str, list[dict]] = {}
+    for record in records:
+        paths.setdefault(record["path"], []).append(record)
+    return paths
+
+
+@pytest.mark.parametrize("user_class", SCENARIOS)
+def test_rate_100_signs_every_request_validly(user_class, start_target, tmp_path):
+    target, other = start_target(), start_target()
+    report = tmp_path / "report.html"
+    result = run_scenario(user_class, target, other, 100, API_KEY, "--html", str(report))
+    assert result.returncode == 0, result.stderr
+
+    paths = by_path(target.records())
+    expected = {f"/verbs/{verb}" for verb in ("get", "post", "put", "patch", "delete", "head", "options")}
+    assert expected | {"/request", "/rest", "/caller-headers", "/explicit"} <= set(paths)
+    assert all(r["verdict"] == "accepted" for r in target.records()), "every request signed and valid"
+    for record in paths["/caller-headers"]:
+        assert record["headers"]["x-caller"] == "kept"
+        assert record["headers"]["accept"] == "text/plain"
+    for record in paths["/explicit"]:
+        assert record["profiler"] == record["headers"]["x-expected-profiler"], "the caller's header, not re-signed"
+    assert paths["/rest"][0]["headers"]["content-type"] == "application/json"
+
+    assert other.records(), "the other origin was requested"
+    assert all(r["profiler"] is None for r in other.records()), "other origins never get the header"
+
+    page = report.read_text()
+    assert API_KEY not in page and hashlib.md5(API_KEY.encode()).hexdigest() not in page
+
+
+@pytest.mark.parametrize("user_class", SCENARIOS)
+def test_rate_0_sends_no_header(user_class, start_target):
+    target, other = start_target(), start_target()
+    result = run_scenario(user_class, target, other, 0)
+    assert result.returncode == 0, result.stderr
+    assert target.records()
+    assert all(r["profiler"] is None for r in target.records() + other.records())
+    assert "no API key" not in result.stderr
+
+
+def test_no_key_sends_no_header_and_warns_once(start_target):
+    target, other = start_target(), start_target()
+    result = run_scenario("HttpScenario", target, other, 100, "")
+    assert result.returncode == 0, result.stderr
+    assert target.records()
+    assert all(r["profiler"] is None for r in target.records())
+    assert result.stderr.count("no API key") == 1, result.stderr
+    assert API_KEY not in result.stderr + result.stdout
+
+
+def test_partial_rate_traces_about_that_share(start_target):
+    target, other = start_target(), start_target()
+    result = run_scenario("FastHttpScenario", target, other, 30)
+    assert result.returncode == 0, result.stderr
+    # Requests that pass tidewaysProfilingHeaders() explicitly are sampled there.
+    records = [r for r in target.records() if r["path"] != "/explicit"]
+    traced = [r for r in records if r["profiler"] is not None]
+    assert len(records) >= 300
+    share = len(traced) / len(records)
+    sigma = (0.3 * 0.7 / len(records)) ** 0.5
+    assert abs(share - 0.3) < 6 * sigma, share
+    assert all(r["verdict"] == "accepted" for r in traced)
+
+
+BAD_RATES = ["150", "-1", "abc", "nan"]
+
+
+@pytest.mark.parametrize("rate", BAD_RATES)
+@pytest.mark.parametrize("source", ["flag", "env", "config"])
+def test_bad_rate_stops_locust_before_any_request(rate, source, start_target, tmp_path):
+    target = start_target()
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
+    args = ["-f", str(SCENARIO), "--host", target.url, *SHORT, "HttpScenario"]
+    if source == "flag":
+        args += ["--tideways-trace-rate", rate]
+    elif source == "env":
+        env["LOCUST_TIDEWAYS_TRACE_RATE"] = rate
+    else:
+        config = tmp_path / "bad.conf"
+        config.write_text(f"tideways-trace-rate = {rate}\n")
+        args += ["--config", str(config)]
+    result = run_locust(*args, env=env)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "tideways-trace-rate" in line]
+    assert len(lines) == 1, result.stderr
+    assert repr(rate) in lines[0] and "0 to 100" in lines[0]
+    assert target.records() == []
+
+
+def test_locust_in_the_project_root_finds_the_users_and_loads_dotenv(start_target, tmp_path):
+    """Plain ``locust`` in a copy of the project: locust.conf, locustfile.py and .env."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".env", ".venv", "__pycache__", "reports"))
+    (project / ".env").write_text(f"LOCUST_TIDEWAYS_APIKEY={API_KEY}\nLOCUST_TIDEWAYS_TRACE_RATE=100\n")
+    target = start_target()
+    result = run_locust("--host", target.url, *SHORT, env=locust_env(), cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert target.records(), "the baked users sent requests"
+    assert all(r["verdict"] == "accepted" for r in target.records())
+
+
+def test_environment_wins_over_dotenv(start_target, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".env", ".venv", "__pycache__", "reports"))
+    (project / ".env").write_text("LOCUST_TIDEWAYS_APIKEY=wrong-key-from-dotenv\n")
+    target = start_target()
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
+    result = run_locust("--host", target.url, "--tideways-trace-rate", "100", *SHORT, env=env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert target.records()
+    assert all(r["verdict"] == "accepted" for r in target.records())
+
+
+def test_web_ui_page_does_not_contain_the_key(tmp_path):
+    port = free_port()
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
+    args = ["-f", str(SCENARIO), "--host", "http://127.0.0.1:9", "--web-host", "127.0.0.1", "--web-port", str(port)]
+    process = subprocess.Popen(locust_command(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+
+        def page() -> str:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    return response.read().decode()
+            except OSError:
+                return ""
+
+        html = wait_until(page, timeout=30)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert "tideways_trace_rate" in html, "the page lists the custom options"
+    assert API_KEY not in html
+    assert hashlib.md5(API_KEY.encode()).hexdigest() not in html
+
+
+@pytest.mark.parametrize("user_class", SCENARIOS)
+def test_workers_use_the_key_and_rate_set_on_the_master(user_class, start_target):
+    target, other = start_target(), start_target()
+    port = free_port()
+    master = subprocess.Popen(
+        locust_command(
+            "-f", str(SCENARIO), "--headless", "--only-summary", "--master", "--master-bind-host", "127.0.0.1",
+            "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
+            "--host", target.url, "--tideways-trace-rate", "100", *SHORT, user_class,
+        ),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            locust_command("-f", str(SCENARIO), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)),
+            env=locust_env(OTHER_ORIGIN=other.url),  # no key, default rate: the master's values must arrive
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        _, stderr = master.communicate(timeout=90)
+    finally:
+        for process in [master, *workers]:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=20)
+    assert master.returncode == 0, stderr
+    assert target.records()
+    assert all(r["verdict"] == "accepted" for r in target.records())

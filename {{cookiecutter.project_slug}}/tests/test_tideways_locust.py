@@ -1,0 +1,150 @@
+"""The runtime module in-process: the signer, the options, the sampling rules."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from types import SimpleNamespace
+
+import pytest
+from locust.argument_parser import get_parser
+
+from tests.target import verdict
+from tideways_locust import PROFILER_HEADER, VALIDITY_SECONDS, TidewaysSigner, _Tracer, parse_trace_rate
+
+# Test vectors from Tideways' server-side check, computed with Python's hmac and openssl.
+VECTORS = [
+    ("foo", 1700000000, "", "e87f26865d55501918b1fdd44e44b4bc29644b5669427023963d41187c110748"),
+    ("foo", 1700000000, "usr", "7ffc615e8cb38d6ad19330e9d9cda22759cc126ea969327d23df6811007026a8"),
+    ("abc123", 2000000000, "", "d262eccf9aa78ceeec6e5493db750fa6183930e769fa35fe8b0ef96dbccbe264"),
+    ("s3cr3t-Key_\u00c4\u00d6", 1800000000, "locust", "e2fa0f691cb9a93fb1a9944312689ae3418ff2aa58ca965003f6bbdb79ed2677"),
+]
+
+
+@pytest.mark.parametrize(("key", "expires", "user", "digest"), VECTORS)
+def test_signer_matches_the_vectors(key, expires, user, digest):
+    assert TidewaysSigner(key).header(expires, user=user) == f"method=&time={expires}&user={user}&hash={digest}"
+
+
+def test_full_header_of_the_first_vector():
+    assert TidewaysSigner("foo").header(1700000000) == (
+        "method=&time=1700000000&user=&hash=e87f26865d55501918b1fdd44e44b4bc29644b5669427023963d41187c110748"
+    )
+
+
+def test_fresh_header_is_valid_for_the_window():
+    before = int(time.time())
+    header = TidewaysSigner("foo").fresh_header()
+    expires = int(header.split("&")[1].removeprefix("time="))
+    assert before + VALIDITY_SECONDS <= expires <= int(time.time()) + VALIDITY_SECONDS
+    assert verdict(header, "foo", time.time()) == "accepted"
+    assert verdict(header, "bar", time.time()) == "invalid hash"
+    assert verdict(header, "foo", expires + 1) == "too old"
+
+
+@pytest.mark.parametrize(("text", "rate"), [("0", 0.0), ("0.5", 0.5), ("1", 1.0), ("100", 100.0), (" 25 ", 25.0)])
+def test_trace_rate_accepts_percentages(text, rate):
+    assert parse_trace_rate(text) == rate
+
+
+@pytest.mark.parametrize("text", ["-1", "100.01", "150", "abc", "", "nan", "inf", "1%"])
+def test_trace_rate_rejects_the_rest_naming_value_and_range(text):
+    with pytest.raises(argparse.ArgumentTypeError) as error:
+        parse_trace_rate(text)
+    assert repr(text) in str(error.value)
+    assert "0 to 100" in str(error.value)
+
+
+def parse(args: list[str], env: dict[str, str] | None = None, monkeypatch=None):
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    return get_parser().parse_args(args)
+
+
+def test_options_default_to_no_key_and_one_percent(monkeypatch):
+    monkeypatch.delenv("LOCUST_TIDEWAYS_APIKEY", raising=False)
+    monkeypatch.delenv("LOCUST_TIDEWAYS_TRACE_RATE", raising=False)
+    options = parse([])
+    assert options.tideways_apikey == ""
+    assert options.tideways_trace_rate == 1.0
+
+
+def test_options_come_from_env_and_flags_win(monkeypatch):
+    env = {"LOCUST_TIDEWAYS_APIKEY": "from-env", "LOCUST_TIDEWAYS_TRACE_RATE": "0.5"}
+    assert parse([], env, monkeypatch).tideways_trace_rate == 0.5
+    assert parse([], env, monkeypatch).tideways_apikey == "from-env"
+    assert parse(["--tideways-trace-rate", "7"], env, monkeypatch).tideways_trace_rate == 7.0
+
+
+def test_the_key_is_kept_out_of_the_web_ui():
+    parser = get_parser()
+    assert "tideways_apikey" not in parser.args_included_in_web_ui
+    assert "tideways_trace_rate" in parser.args_included_in_web_ui
+
+
+def options(key: str = "foo", rate: float = 100.0) -> SimpleNamespace:
+    return SimpleNamespace(tideways_apikey=key, tideways_trace_rate=rate)
+
+
+HOST = "https://shop.example.com"
+
+
+def test_traced_request_gets_a_valid_header_and_keeps_caller_headers():
+    caller = {"X-Caller": "kept"}
+    headers = _Tracer(options(), HOST).headers_for("/path", caller)
+    assert headers["X-Caller"] == "kept"
+    assert verdict(headers[PROFILER_HEADER], "foo", time.time()) == "accepted"
+    assert caller == {"X-Caller": "kept"}, "the caller's dict is not changed"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/relative", "https://shop.example.com/x", "HTTPS://SHOP.example.com:443/x", b"/bytes-path"],
+)
+def test_same_origin_is_traced(url):
+    assert PROFILER_HEADER in _Tracer(options(), HOST).headers_for(url, None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://shop.example.com/x", "https://shop.example.com:8443/x", "https://cdn.example.com/x", "https://evil.test"],
+)
+def test_other_origins_get_no_header_even_when_passed_explicitly(url):
+    tracer = _Tracer(options(), HOST)
+    assert tracer.headers_for(url, None) is None
+    explicit = {**tracer.explicit_headers(), "X-Caller": "kept"}
+    assert tracer.headers_for(url, explicit) == {"X-Caller": "kept"}
+
+
+def test_explicit_header_is_not_signed_twice():
+    tracer = _Tracer(options(), HOST)
+    explicit = tracer.explicit_headers()
+    assert tracer.headers_for("/x", {**explicit})[PROFILER_HEADER] == explicit[PROFILER_HEADER]
+    lower = {PROFILER_HEADER.lower(): explicit[PROFILER_HEADER]}
+    assert tracer.headers_for("/x", lower) == lower
+
+
+def test_explicit_sampling_is_the_only_sampling_of_its_request():
+    """Code from the Tideways docs samples via tidewaysProfilingHeaders(); the rate stays the rate."""
+    random.seed(1234)
+    tracer = _Tracer(options(rate=50.0), HOST)
+    traced = 0
+    for _ in range(2000):
+        explicit = tracer.explicit_headers()
+        sent = tracer.headers_for("/x", explicit) or {}
+        assert (PROFILER_HEADER in sent) == bool(explicit)
+        traced += PROFILER_HEADER in sent
+    assert 850 <= traced <= 1150  # 50 % of 2000, about 7 standard deviations either way
+
+
+@pytest.mark.parametrize(("key", "rate"), [("", 100.0), ("   ", 100.0), ("foo", 0.0)])
+def test_no_key_or_rate_zero_sends_nothing(key, rate):
+    tracer = _Tracer(options(key, rate), HOST)
+    assert all(tracer.headers_for("/x", None) is None for _ in range(200))
+    assert tracer.explicit_headers() == {}
+
+
+def test_a_bad_rate_set_later_is_refused():
+    with pytest.raises(argparse.ArgumentTypeError, match="0 to 100"):
+        _Tracer(options(rate=150.0), HOST)
