@@ -163,18 +163,32 @@ def problems(answers: dict) -> list[str]:
     slug = str(answers.get("project_slug", ""))
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", slug) or keyword.iskeyword(slug):
         found.append(
-            str(_bad("project_slug", slug, "a Python name: lower-case letters, digits and _, not starting with a digit"))
+            str(
+                _bad("project_slug", slug, "a Python name: lower-case letters, digits and _, not starting with a digit")
+            )
         )
     check(check_host, answers.get("host", ""))
     found.extend(endpoint_problems(answers.get("endpoints", "")))
     client = answers.get("http_client")
     if client not in HTTP_CLIENTS:
         found.append(str(_bad("http_client", client, " or ".join(HTTP_CLIENTS))))
-    check(check_number, "trace_rate", answers.get("trace_rate"), 0, 100,
-          "a number from 0 to 100: percent of requests to trace, decimals like 0.5 allowed")
+    check(
+        check_number,
+        "trace_rate",
+        answers.get("trace_rate"),
+        0,
+        100,
+        "a number from 0 to 100: percent of requests to trace, decimals like 0.5 allowed",
+    )
     check(check_number, "users", answers.get("users"), 1, 1_000_000, "a whole number of users, 1 or more", True)
-    check(check_number, "spawn_rate", answers.get("spawn_rate"), 0.001, 1_000_000,
-          "users started per second, a number above 0")
+    check(
+        check_number,
+        "spawn_rate",
+        answers.get("spawn_rate"),
+        0.001,
+        1_000_000,
+        "users started per second, a number above 0",
+    )
     run_time = str(answers.get("run_time", ""))
     if not run_time or not _RUN_TIME.fullmatch(run_time):
         found.append(str(_bad("run_time", run_time, "a Locust time span like 30s, 5m, 1h30m or 90 (seconds)")))

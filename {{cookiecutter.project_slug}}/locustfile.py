@@ -38,7 +38,8 @@ class {{ cookiecutter.project_slug | class_name }}User({{ 'Fast' if cookiecutter
     @task({{ endpoint.weight }})
     def {{ endpoint.task_name }}(self):
 {%- if endpoint.has_placeholders %}
-        self.client.{{ endpoint.client_method }}(fill({{ endpoint.path | pyrepr }}), name={{ endpoint.path | pyrepr }})
+        path = {{ endpoint.path | pyrepr }}
+        self.client.{{ endpoint.client_method }}(fill(path), name=path)
 {%- else %}
         self.client.{{ endpoint.client_method }}({{ endpoint.path | pyrepr }})
 {%- endif %}

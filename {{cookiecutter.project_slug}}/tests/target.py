@@ -6,7 +6,7 @@ It answers every request with a small JSON body, checks each
 and writes one JSON line per request to the log. This module does not import
 ``tideways_locust``: it checks the signer independently.
 
-    python tests/target.py --key KEY --log requests.jsonl [--port 0]
+    python tests/target.py --log requests.jsonl [--key KEY] [--port 0]
 
 It prints ``listening on http://127.0.0.1:PORT`` first and, when stopped with
 SIGTERM or Ctrl-C, a summary line.
@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import signal
 import sys
 import threading
@@ -62,6 +63,7 @@ def read_log(path) -> list[dict]:
 
 class Target(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # many users connect at once; the default 5 drops their SYNs
 
     def __init__(self, port: int, api_key: str, log_path: str) -> None:
         super().__init__(("127.0.0.1", port), Handler)
@@ -115,7 +117,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer  # noqa: N815 - stdlib names
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
         pass
@@ -123,10 +125,16 @@ class Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--key", required=True, help="the API key the load test signs with")
+    parser.add_argument(
+        "--key",
+        default=os.environ.get("LOCUST_TIDEWAYS_APIKEY"),
+        help="the API key the load test signs with (default: $LOCUST_TIDEWAYS_APIKEY)",
+    )
     parser.add_argument("--log", required=True, help="JSON Lines file, one line per request")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args(argv)
+    if not args.key:
+        parser.error("give the API key with --key or LOCUST_TIDEWAYS_APIKEY")
 
     target = Target(args.port, args.key, args.log)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=target.shutdown).start())

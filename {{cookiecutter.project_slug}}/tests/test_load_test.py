@@ -27,7 +27,15 @@ SHORT = ["-u", "3", "-r", "3", "-t", "3s"]
 def run_scenario(user_class, target, other, rate, key=API_KEY, *extra):
     env = locust_env(LOCUST_TIDEWAYS_APIKEY=key, OTHER_ORIGIN=other.url)
     return run_locust(
-        "-f", str(SCENARIO), "--host", target.url, "--tideways-trace-rate", str(rate), *SHORT, *extra, user_class,
+        "-f",
+        str(SCENARIO),
+        "--host",
+        target.url,
+        "--tideways-trace-rate",
+        str(rate),
+        *SHORT,
+        *extra,
+        user_class,
         env=env,
     )
 
@@ -176,18 +184,37 @@ def test_workers_use_the_key_and_rate_set_on_the_master(user_class, start_target
     port = free_port()
     master = subprocess.Popen(
         locust_command(
-            "-f", str(SCENARIO), "--headless", "--only-summary", "--master", "--master-bind-host", "127.0.0.1",
-            "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
-            "--host", target.url, "--tideways-trace-rate", "100", *SHORT, user_class,
+            "-f",
+            str(SCENARIO),
+            "--headless",
+            "--only-summary",
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--expect-workers",
+            "2",
+            "--expect-workers-max-wait",
+            "30",
+            "--host",
+            target.url,
+            "--tideways-trace-rate",
+            "100",
+            *SHORT,
+            user_class,
         ),
         env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     workers = [
         subprocess.Popen(
             locust_command("-f", str(SCENARIO), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)),
             env=locust_env(OTHER_ORIGIN=other.url),  # no key, default rate: the master's values must arrive
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(2)
     ]

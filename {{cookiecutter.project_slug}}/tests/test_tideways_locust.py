@@ -18,7 +18,12 @@ VECTORS = [
     ("foo", 1700000000, "", "e87f26865d55501918b1fdd44e44b4bc29644b5669427023963d41187c110748"),
     ("foo", 1700000000, "usr", "7ffc615e8cb38d6ad19330e9d9cda22759cc126ea969327d23df6811007026a8"),
     ("abc123", 2000000000, "", "d262eccf9aa78ceeec6e5493db750fa6183930e769fa35fe8b0ef96dbccbe264"),
-    ("s3cr3t-Key_\u00c4\u00d6", 1800000000, "locust", "e2fa0f691cb9a93fb1a9944312689ae3418ff2aa58ca965003f6bbdb79ed2677"),
+    (
+        "s3cr3t-Key_\u00c4\u00d6",
+        1800000000,
+        "locust",
+        "e2fa0f691cb9a93fb1a9944312689ae3418ff2aa58ca965003f6bbdb79ed2677",
+    ),
 ]
 
 

@@ -1,0 +1,125 @@
+"""answers.py: how each answer is read and what is refused."""
+
+import pytest
+
+from answers import Endpoint, check_host, check_wait_time, parse_endpoints, problems, pyrepr
+
+DEFAULTS = {
+    "project_name": "Shop load test",
+    "project_slug": "shop_load_test",
+    "host": "https://staging.example.com",
+    "endpoints": "GET /, GET /products/{id} x3, POST /cart",
+    "http_client": "HttpUser",
+    "trace_rate": "1",
+    "users": "10",
+    "spawn_rate": "2",
+    "run_time": "1m",
+    "wait_time": "1-3",
+}
+
+
+def test_default_answers_have_no_problems():
+    assert problems(DEFAULTS) == []
+
+
+def test_endpoints_parse_method_path_weight_and_task_names():
+    assert parse_endpoints("GET /, get /products/{id} x3, POST /cart\n/about, DELETE /cart X2") == [
+        Endpoint("GET", "/", 1, "get_root"),
+        Endpoint("GET", "/products/{id}", 3, "get_products_id"),
+        Endpoint("POST", "/cart", 1, "post_cart"),
+        Endpoint("GET", "/about", 1, "get_about"),
+        Endpoint("DELETE", "/cart", 2, "delete_cart"),
+    ]
+
+
+def test_task_names_are_unique_python_names():
+    names = [e.task_name for e in parse_endpoints("GET /a-b, GET /a_b, GET /a.b, GET /\u00e9t\u00e9, GET /9")]
+    assert names == ["get_a_b", "get_a_b_2", "get_a_b_3", "get_t", "get_9"]
+    assert all(name.isidentifier() for name in names)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("", "comma-separated endpoints"),
+        ("GET", "start with '/'"),
+        ("FETCH /x", "GET, POST"),
+        ("GET products", "start with '/'"),
+        ("GET /x x0", "from 1 to 1000"),
+        ("GET /x x1001", "from 1 to 1000"),
+        ("GET /x y3", "comma-separated endpoints"),
+        ("GET /products/{id", "placeholders look like {name}"),
+        ("GET /products/{1d}", "placeholders look like {name}"),
+        ("GET /products/}", "placeholders look like {name}"),
+    ],
+)
+def test_bad_endpoints_name_the_value_and_what_is_allowed(text, hint):
+    found = problems({**DEFAULTS, "endpoints": text})
+    assert len(found) == 1
+    assert found[0].startswith("endpoints: ")
+    assert hint in found[0]
+
+
+def test_every_bad_endpoint_gets_its_own_line():
+    found = problems({**DEFAULTS, "endpoints": "GET /ok, FETCH /a, GET b"})
+    assert [line.split(":")[1].strip() for line in found] == ["'FETCH /a' is not allowed", "'GET b' is not allowed"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "hint"),
+    [
+        ("project_name", "  ", "not empty"),
+        ("project_name", "a\nb", "one line"),
+        ("project_slug", "9shop", "Python name"),
+        ("project_slug", "shop-test", "Python name"),
+        ("project_slug", "class", "Python name"),
+        ("host", "ftp://example.com", "http:// or https://"),
+        ("host", "example.com", "http:// or https://"),
+        ("host", "https://", "http:// or https://"),
+        ("host", "https://exa mple.com", "http:// or https://"),
+        ("host", "https://example.com:99999", "http:// or https://"),
+        ("host", "https://example.com/?a=1", "without ?query"),
+        ("http_client", "RequestsUser", "HttpUser or FastHttpUser"),
+        ("trace_rate", "101", "0 to 100"),
+        ("trace_rate", "-0.5", "0 to 100"),
+        ("trace_rate", "half", "0 to 100"),
+        ("users", "0", "1 or more"),
+        ("users", "2.5", "whole number"),
+        ("spawn_rate", "0", "above 0"),
+        ("run_time", "1 minute", "30s, 5m"),
+        ("run_time", "", "30s, 5m"),
+        ("wait_time", "3-1", "range like 1-3"),
+        ("wait_time", "-1", "range like 1-3"),
+        ("wait_time", "soon", "range like 1-3"),
+    ],
+)
+def test_bad_answers_name_the_answer_the_value_and_what_is_allowed(name, value, hint):
+    found = problems({**DEFAULTS, name: value})
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{name}: {value!r} is not allowed")
+    assert hint in found[0]
+
+
+def test_all_problems_are_reported_at_once():
+    found = problems({**DEFAULTS, "host": "nope", "trace_rate": "500", "project_slug": "1"})
+    assert [line.split(":")[0] for line in found] == ["project_slug", "host", "trace_rate"]
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "1", "100"])
+def test_trace_rate_takes_percentages_with_decimals(value):
+    assert problems({**DEFAULTS, "trace_rate": value}) == []
+
+
+def test_host_loses_its_trailing_slash():
+    assert check_host("https://example.com/shop/") == "https://example.com/shop"
+
+
+def test_wait_time_is_a_number_or_a_range():
+    assert check_wait_time("2") == (2.0, 2.0)
+    assert check_wait_time("0.5-1.5") == (0.5, 1.5)
+
+
+@pytest.mark.parametrize("value", ["/", "/a'b", '/a"b', "/a\\b", "/\u00e9\u2028x", "/''' + x + '''", '/"""'])
+def test_pyrepr_gives_a_literal_that_evaluates_back(value):
+    literal = pyrepr(value)
+    assert eval(literal, {"__builtins__": {}}) == value

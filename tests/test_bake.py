@@ -1,0 +1,220 @@
+"""Baking: the files, their contents, and the answers that are refused."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from tests.conftest import REPO
+
+EXPECTED_FILES = {
+    ".env.example",
+    ".gitignore",
+    "README.md",
+    "locust.conf",
+    "locustfile.py",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    "requirements.txt",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/locustfiles/scenario.py",
+    "tests/target.py",
+    "tests/test_load_test.py",
+    "tests/test_tideways_locust.py",
+    "tideways_locust.py",
+}
+
+COMBINATIONS = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"http_client": "FastHttpUser"}, id="fasthttp"),
+    pytest.param({"trace_rate": "0.5", "wait_time": "2", "run_time": "90"}, id="half-percent-constant-wait"),
+    pytest.param({"trace_rate": "0", "users": "500", "spawn_rate": "0.5"}, id="tracing-off"),
+    pytest.param(
+        {"endpoints": "GET /api/v1/users/{user_id}/orders/{order_id}?expand=items x10, PATCH /me, HEAD /health"},
+        id="placeholders-and-query",
+    ),
+    pytest.param({"host": "http://127.0.0.1:8080/shop/", "project_name": "Caf\u00e9 Shop"}, id="path-host-unicode"),
+]
+
+HOSTILE_ENDPOINTS = (
+    "GET /a'b\"c\\d/{id}, "
+    'POST /x"""+__import__(\'os\').system(\'touch${IFS}PWNED\')+""", '
+    "PUT /'''+open('PWNED'+'').write('x')+''', "
+    "GET /\u00e9t\u00e9/\U0001f680/\\x00/{id}"
+)
+
+
+def baked_text_files(project) -> list[Path]:
+    return [p for p in project.files() if p.suffix in {".py", ".md", ".txt", ".toml", ".conf", ".example", ""}]
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS)
+def test_bakes_every_file_fully_rendered(bake, answers):
+    project = bake(**answers)
+    assert {str(p.relative_to(project.path)) for p in project.files()} == EXPECTED_FILES
+    for path in baked_text_files(project):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"{{|{%|cookiecutter\.", text), f"template syntax left in {path.name}"
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS)
+def test_baked_python_compiles_and_passes_ruff(bake, answers):
+    project = bake(**answers)
+    for path in project.path.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def test_answers_reach_the_settings(bake):
+    project = bake(
+        host="https://shop.example.com/", users="25", spawn_rate="5", run_time="2m", trace_rate="0.5", wait_time="2-4"
+    )
+    conf = project.read("locust.conf")
+    for line in [
+        "host = https://shop.example.com",
+        "users = 25",
+        "spawn-rate = 5",
+        "run-time = 2m",
+        "tideways-trace-rate = 0.5",
+        "locustfile = locustfile.py",
+    ]:
+        assert line in conf.splitlines()
+    assert "wait_time = between(2, 4)" in project.read("locustfile.py")
+    assert project.read("requirements.txt").splitlines()[0] == "locust==2.47.0"
+
+
+def user_classes(source: str) -> dict[str, ast.ClassDef]:
+    return {node.name: node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+
+
+@pytest.mark.parametrize(
+    ("client", "base"), [("HttpUser", "HttpTidewaysUser"), ("FastHttpUser", "FastHttpTidewaysUser")]
+)
+def test_users_inherit_the_runtime_class_of_the_chosen_client(bake, client, base):
+    project = bake(http_client=client, project_name="Shop load test")
+    classes = user_classes(project.read("locustfile.py"))
+    assert [b.id for b in classes["ShopLoadTestUser"].bases] == [base]
+
+
+def test_one_task_per_endpoint_with_weight_and_grouped_name(bake):
+    project = bake(endpoints="GET /, GET /products/{id} x3, POST /cart")
+    source = project.read("locustfile.py")
+    tasks = {
+        node.name: node for node in user_classes(source)["ShopLoadTestUser"].body if isinstance(node, ast.FunctionDef)
+    }
+    assert list(tasks) == ["get_root", "get_products_id", "post_cart"]
+    weights = [node.decorator_list[0].args[0].value for node in tasks.values()]
+    assert weights == [1, 3, 1]
+    assert 'path = "/products/{id}"\n        self.client.get(fill(path), name=path)' in source
+    assert 'self.client.post("/cart")' in source
+
+
+def test_hostile_endpoints_are_baked_as_data(bake):
+    project = bake(endpoints=HOSTILE_ENDPOINTS)
+    source = project.read("locustfile.py")
+    strings = {node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant)}
+    for item in HOSTILE_ENDPOINTS.split(", "):
+        path = item.split(" ", 1)[1]
+        assert path in strings, path
+    assert not list(project.path.rglob("PWNED"))
+    # Importing the baked users runs nothing from the answers either.
+    check = subprocess.run(
+        [sys.executable, "-c", "import ast, sys; ast.parse(open('locustfile.py').read())"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0
+    assert not list(project.path.rglob("PWNED"))
+
+
+def test_hostile_project_name_is_only_text_in_the_readme(bake):
+    name = "Shop \"quoted\" 'single' \\back \u00e9 $(touch PWNED)"
+    project = bake(project_name=name)
+    assert project.path.name == "shop_quoted_single_back_e_touch_pwned"
+    assert f"# {name}" in project.read("README.md")
+    assert name not in project.read("locustfile.py")
+
+
+def test_the_api_key_is_never_a_question():
+    context = json.loads((REPO / "cookiecutter.json").read_text())
+    assert not [name for name in context if "key" in name.lower() or "secret" in name.lower()]
+
+
+BAD_ANSWERS = [
+    ("host", "ftp://example.com"),
+    ("endpoints", "FETCH /x"),
+    ("trace_rate", "150"),
+    ("project_slug", "9lives"),
+    ("users", "none"),
+    ("run_time", "forever"),
+    ("wait_time", "5-1"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_ANSWERS)
+def test_bad_answer_fails_with_its_message_and_leaves_nothing(cookies, capfd, tmp_path, name, value):
+    result = cookies.bake(extra_context={name: value})
+    assert result.exit_code == -1
+    assert isinstance(result.exception, FailedHookException)
+    err = capfd.readouterr().err
+    assert f"ERROR: {name}: {value!r} is not allowed" in err
+    assert not [p for p in (tmp_path / "cookies").rglob("*") if p.is_file()], "nothing is left on disk"
+
+
+def test_cookiecutter_cli_refuses_bad_answers_one_line_each(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(out),
+            str(REPO),
+            "host=example.com",
+            "trace_rate=abc",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ") and "is not allowed" in line]
+    assert errors == [
+        "ERROR: host: 'example.com' is not allowed: an http:// or https:// URL of the application under test, "
+        "like https://staging.example.com",
+        "ERROR: trace_rate: 'abc' is not allowed: a number from 0 to 100: percent of requests to trace, "
+        "decimals like 0.5 allowed",
+    ]
+    assert not out.exists() or not any(out.rglob("*"))
+
+
+def test_cookiecutter_cli_prints_next_steps(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(REPO)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cd shop_load_test" in result.stdout
+    assert "pip install -r requirements.txt" in result.stdout
+    assert (tmp_path / "shop_load_test" / "locustfile.py").is_file()
