@@ -18,6 +18,19 @@ from urllib.parse import urlsplit
 from jinja2.ext import Extension
 
 HTTP_CLIENTS = ("HttpUser", "FastHttpUser")
+
+# The files each choice bakes, relative to the project. "both" bakes every
+# option's files, "none" none of them; a path stays when any chosen option lists it.
+FILES_OF_CHOICE = {
+    "ci": {
+        "github": [".github"],
+        "gitlab": [".gitlab-ci.yml"],
+    },
+    "deployment": {
+        "docker": ["Dockerfile", ".dockerignore", "docker-compose.yml"],
+        "kubernetes": ["kubernetes"],
+    },
+}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_WEIGHT = 1000
 
@@ -172,6 +185,10 @@ def problems(answers: dict) -> list[str]:
     client = answers.get("http_client")
     if client not in HTTP_CLIENTS:
         found.append(str(_bad("http_client", client, " or ".join(HTTP_CLIENTS))))
+    for question, files in FILES_OF_CHOICE.items():
+        allowed = [*files, "both", "none"]
+        if answers.get(question) not in allowed:
+            found.append(str(_bad(question, answers.get(question), " or ".join(allowed))))
     check(
         check_number,
         "trace_rate",
@@ -194,6 +211,17 @@ def problems(answers: dict) -> list[str]:
         found.append(str(_bad("run_time", run_time, "a Locust time span like 30s, 5m, 1h30m or 90 (seconds)")))
     check(check_wait_time, answers.get("wait_time", ""))
     return found
+
+
+def unchosen_paths(answers: dict) -> list[str]:
+    """The paths of the options that were not chosen, for the post-generate hook to remove."""
+    keep: set[str] = set()
+    drop: set[str] = set()
+    for question, files in FILES_OF_CHOICE.items():
+        answer = answers.get(question)
+        for option, paths in files.items():
+            (keep if answer in (option, "both") else drop).update(paths)
+    return sorted(drop - keep)
 
 
 def pyrepr(value: object) -> str:
@@ -221,4 +249,5 @@ class AnswersExtension(Extension):
             pyrepr=pyrepr,
             class_name=class_name,
             answer_problems=problems,
+            unchosen_paths=unchosen_paths,
         )

@@ -1,8 +1,16 @@
-"""Tell the user what to do next with the project that was just baked."""
+"""Remove what the answers did not ask for, then tell the user what to do next.
+
+Which files belong to which choice is said once, in ``answers.py``
+(``FILES_OF_CHOICE``); cookiecutter hands this script the list while it
+renders it (the ``unchosen_paths`` filter).
+"""
 
 import json
+import shutil
+from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
+UNCHOSEN = json.loads(r"""{{ cookiecutter | unchosen_paths | tojson }}""")
 
 NEXT_STEPS = """
 Baked {slug}/: a Locust load test for {host} that triggers Tideways traces.
@@ -17,7 +25,17 @@ Next steps:
 """
 
 
+def remove_unchosen(project: Path) -> None:
+    for relative in UNCHOSEN:
+        path = project / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def main() -> None:
+    remove_unchosen(Path.cwd())
     print(NEXT_STEPS.format(slug=ANSWERS["project_slug"], host=ANSWERS["host"]))
 
 

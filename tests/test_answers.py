@@ -2,7 +2,7 @@
 
 import pytest
 
-from answers import Endpoint, check_host, check_wait_time, parse_endpoints, problems, pyrepr
+from answers import Endpoint, check_host, check_wait_time, parse_endpoints, problems, pyrepr, unchosen_paths
 
 DEFAULTS = {
     "project_name": "Shop load test",
@@ -15,6 +15,8 @@ DEFAULTS = {
     "spawn_rate": "2",
     "run_time": "1m",
     "wait_time": "1-3",
+    "ci": "github",
+    "deployment": "docker",
 }
 
 
@@ -123,3 +125,27 @@ def test_wait_time_is_a_number_or_a_range():
 def test_pyrepr_gives_a_literal_that_evaluates_back(value):
     literal = pyrepr(value)
     assert eval(literal, {"__builtins__": {}}) == value
+
+
+@pytest.mark.parametrize(
+    ("ci", "deployment", "removed"),
+    [
+        ("github", "docker", [".gitlab-ci.yml", "kubernetes"]),
+        ("gitlab", "kubernetes", [".dockerignore", ".github", "Dockerfile", "docker-compose.yml"]),
+        ("both", "both", []),
+        (
+            "none",
+            "none",
+            [".dockerignore", ".github", ".gitlab-ci.yml", "Dockerfile", "docker-compose.yml", "kubernetes"],
+        ),
+    ],
+)
+def test_unchosen_paths_are_the_files_of_options_not_chosen(ci, deployment, removed):
+    assert unchosen_paths({**DEFAULTS, "ci": ci, "deployment": deployment}) == removed
+
+
+@pytest.mark.parametrize("question", ["ci", "deployment"])
+def test_choice_answers_outside_their_options_are_refused(question):
+    found = problems({**DEFAULTS, question: "jenkins"})
+    assert found == [f"{question}: 'jenkins' is not allowed: " + found[0].split("allowed: ")[1]]
+    assert "both or none" in found[0]
