@@ -1,0 +1,305 @@
+"""Distributed-run files: which `deployment` answer bakes them, and the real validators on them.
+
+There is no Docker engine or cluster here, so the checks are static:
+check-jsonschema with the Compose specification for ``docker-compose.yml``,
+and with a schema of the deliveryhero ``locust`` chart's values for
+``kubernetes/values.yaml`` (the chart publishes none, and kubernetes-validate
+only knows Kubernetes' own kinds, which the chart renders in the cluster).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+import yaml
+
+DOCKER_FILES = {"Dockerfile", ".dockerignore", "docker-compose.yml"}
+KUBERNETES_FILES = {"kubernetes/values.yaml"}
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+CHART = "oci://ghcr.io/deliveryhero/helm-charts/locust --version 0.33.0"
+
+
+def _object(properties: dict | None = None, **extra) -> dict:
+    """A JSON Schema object; with ``properties``, no other key is allowed (a misspelt value is an error)."""
+    if properties is None:
+        return {"type": "object", **extra}
+    return {"type": "object", "properties": properties, "additionalProperties": False, **extra}
+
+
+STRING, BOOLEAN, LIST = {"type": "string"}, {"type": "boolean"}, {"type": "array"}
+INTEGER, OBJECT, STRINGS = {"type": "integer", "minimum": 0}, _object(), {"type": "array", "items": {"type": "string"}}
+NULLABLE_STRING = {"type": ["string", "null"]}
+ENV_NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+K8S_NAME = {"type": "string", "pattern": DNS_LABEL.pattern, "maxLength": 63}
+ENVIRONMENT = _object(additionalProperties={"type": "string"}, propertyNames=ENV_NAME)
+IMAGE = _object({"repository": NULLABLE_STRING, "tag": NULLABLE_STRING, "pullPolicy": STRING})
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+POD = {
+    "affinity": OBJECT,
+    "args": STRINGS,
+    "command": STRINGS,
+    "deploymentAnnotations": OBJECT,
+    "environment": ENVIRONMENT,
+    "envs_include_default": BOOLEAN,
+    "image": STRING,
+    "logLevel": {"enum": ["INFO", "DEBUG"]},
+    "nodeSelector": OBJECT,
+    "pdb": _object({"enabled": BOOLEAN}),
+    "replicas": INTEGER,
+    "resources": OBJECT,
+    "restartPolicy": {"enum": ["Always", "OnFailure", "Never"]},
+    "serviceAccountAnnotations": OBJECT,
+    "strategy": OBJECT,
+    "tolerations": LIST,
+}
+
+# The values of the deliveryhero "locust" chart 0.33.0 that the baked file may set,
+# from the chart's table of values (name and type); sections not used here stay open.
+CHART_VALUES_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "deliveryhero/locust 0.33.0 values",
+    **_object(
+        {
+            "loadtest": _object(
+                {
+                    "enabled": BOOLEAN,
+                    "name": K8S_NAME,
+                    "locust_host": {"type": "string", "pattern": r"^https?://\S+$"},
+                    "locust_locustfile": STRING,
+                    "locust_locustfile_path": {"type": "string", "pattern": r"^/.*[^/]$"},
+                    "locust_locustfile_configmap": K8S_NAME,
+                    "locust_lib_configmap": K8S_NAME,
+                    "locustCmd": STRING,
+                    "pip_packages": STRINGS,
+                    "environment": ENVIRONMENT,
+                    "environment_secret": ENVIRONMENT,
+                    "environment_external_secret": _object(
+                        additionalProperties={"type": "array", "items": ENV_NAME, "minItems": 1},
+                        propertyNames=K8S_NAME,
+                    ),
+                    "mount_external_secret": OBJECT,
+                    "headless": BOOLEAN,
+                    "tags": STRING,
+                    "excludeTags": STRING,
+                }
+            ),
+            "image": IMAGE,
+            "images": OBJECT,
+            "master": _object({**POD, "auth": OBJECT, "extraPorts": {}, **dict.fromkeys(PROBES, OBJECT)}),
+            "worker": _object({**POD, "hpa": OBJECT, "keda": OBJECT}),
+            "locustfiles": OBJECT,
+            "service": OBJECT,
+            "ingress": OBJECT,
+            "extraConfigMaps": OBJECT,
+            "extraLabels": OBJECT,
+            "extraObjects": LIST,
+            "hostAliases": LIST,
+            "imagePullSecrets": LIST,
+            "nameOverride": STRING,
+            "fullnameOverride": STRING,
+            "nodeSelector": OBJECT,
+            "tolerations": LIST,
+            "affinity": OBJECT,
+            "podSecurityContext": OBJECT,
+            "securityContext": OBJECT,
+        }
+    ),
+}
+
+
+def check_jsonschema(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def locust_pin(project) -> str:
+    match = re.search(r"^locust==(\S+)$", project.read("requirements.txt"), re.MULTILINE)
+    assert match, "requirements.txt pins Locust"
+    return match[1]
+
+
+def load_yaml(project, name: str) -> dict:
+    return yaml.safe_load(project.read(name))
+
+
+def values_schema(tmp_path: Path) -> Path:
+    path = tmp_path / "chart-values.schema.json"
+    path.write_text(json.dumps(CHART_VALUES_SCHEMA))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("deployment", "expected"),
+    [
+        ("docker", DOCKER_FILES),
+        ("kubernetes", KUBERNETES_FILES),
+        ("both", DOCKER_FILES | KUBERNETES_FILES),
+        ("none", set()),
+    ],
+)
+def test_the_deployment_answer_bakes_its_files_and_readme_sections(bake, deployment, expected):
+    project = bake(deployment=deployment)
+    assert {name for name in DOCKER_FILES | KUBERNETES_FILES if project.has_file(name)} == expected
+    assert project.has_file("tests/test_distributed.py")
+    readme = project.read("README.md")
+    assert "## Distributed runs" in readme and "locust --processes -1" in readme
+    assert "locust --worker --master-host MASTER_ADDRESS" in readme
+    assert ("### Docker Compose" in readme) == ("Dockerfile" in expected)
+    assert ("### Kubernetes" in readme) == ("kubernetes/values.yaml" in expected)
+
+
+def test_compose_file_validates_against_the_compose_spec(bake):
+    project = bake(deployment="docker")
+    result = check_jsonschema("--builtin-schema", "vendor.compose-spec", str(project.path / "docker-compose.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_spec_check_refuses_a_broken_file(bake, tmp_path):
+    project = bake(deployment="docker")
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(project.read("docker-compose.yml").replace("depends_on:", "depends_onn:"))
+    result = check_jsonschema("--builtin-schema", "vendor.compose-spec", str(broken))
+    assert result.returncode != 0
+    assert "depends_onn" in result.stdout + result.stderr
+
+
+def test_compose_runs_a_master_with_the_key_and_workers_that_scale(bake):
+    services = load_yaml(bake(deployment="docker"), "docker-compose.yml")["services"]
+    master, worker = services["master"], services["worker"]
+    assert master["build"] == worker["build"] == "."
+    assert master["command"].split() == ["--master"]
+    assert master["ports"] == ["127.0.0.1:8089:8089"], "the web UI, on the machine that runs compose"
+    assert [env_file["path"] for env_file in master["env_file"]] == [".env"]
+    assert worker["command"].split() == ["--worker", "--master-host", "master"]
+    # Scaling needs no fixed name or host port; the key reaches workers from the master only.
+    assert not {"container_name", "ports", "env_file", "environment"} & set(worker)
+    assert "deploy" not in worker
+
+
+def test_dockerfile_base_image_tag_is_the_pinned_locust(bake):
+    project = bake(deployment="docker")
+    lines = [line.strip() for line in project.read("Dockerfile").splitlines()]
+    assert [line for line in lines if line.startswith("FROM ")] == [f"FROM locustio/locust:{locust_pin(project)}"]
+    instructions = [line for line in lines if line and not line.startswith("#")]
+    assert instructions.index("COPY --chown=locust requirements.txt ./") < instructions.index(
+        "RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt"
+    )
+    assert instructions[-1] == "COPY --chown=locust . ./"
+
+
+def test_dockerignore_keeps_the_key_out_and_the_test_in(bake):
+    project = bake(deployment="docker")
+    patterns = [line.strip() for line in project.read(".dockerignore").splitlines() if line.strip() and line[0] != "#"]
+    assert ".env" in patterns and not [p for p in patterns if p.startswith("!")]
+    needed = ["locustfile.py", "tideways_locust.py", "locust.conf", "requirements.txt"]
+    for name in needed:
+        assert project.has_file(name)
+        assert not [p for p in patterns if fnmatch(name, p)], f"{name} goes into the image"
+
+
+def test_helm_values_validate_against_the_chart_values(bake, tmp_path):
+    project = bake(deployment="kubernetes")
+    result = check_jsonschema(
+        "--schemafile", str(values_schema(tmp_path)), str(project.path / "kubernetes/values.yaml")
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("environment_external_secret:", "environment_external_secrets:"),
+        ("replicas: 2", "replicas: two"),
+        ("headless: false", "headless: maybe"),
+        ("      - LOCUST_TIDEWAYS_APIKEY", "      - LOCUST TIDEWAYS APIKEY"),
+    ],
+)
+def test_the_values_check_refuses_misspelt_or_mistyped_values(bake, tmp_path, old, new):
+    project = bake(deployment="kubernetes")
+    text = project.read("kubernetes/values.yaml")
+    assert old in text
+    broken = tmp_path / "values.yaml"
+    broken.write_text(text.replace(old, new))
+    result = check_jsonschema("--schemafile", str(values_schema(tmp_path)), str(broken))
+    assert result.returncode != 0, result.stdout
+
+
+def test_helm_values_take_the_key_from_a_secret_and_run_the_pinned_locust(bake):
+    project = bake(
+        deployment="kubernetes",
+        host="https://shop.example.com/",
+        trace_rate="0.5",
+        users="25",
+        spawn_rate="5",
+        run_time="2m",
+    )
+    values = load_yaml(project, "kubernetes/values.yaml")
+    loadtest = values["loadtest"]
+    assert values["image"] == {"repository": "locustio/locust", "tag": locust_pin(project)}
+    requirements = [line for line in project.read("requirements.txt").splitlines() if line.strip()]
+    assert loadtest["pip_packages"] == [line for line in requirements if not line.startswith("locust==")]
+    assert loadtest["environment_external_secret"] == {"shop-load-test-tideways": ["LOCUST_TIDEWAYS_APIKEY"]}
+    assert "environment_secret" not in loadtest, "it renders a Secret from the values: the key would be in the repo"
+    assert loadtest["environment"] == {
+        "LOCUST_TIDEWAYS_TRACE_RATE": "0.5",
+        "LOCUST_USERS": "25",
+        "LOCUST_SPAWN_RATE": "5",
+        "LOCUST_RUN_TIME": "2m",
+    }
+    assert loadtest["locust_host"] == "https://shop.example.com"
+    assert f"{loadtest['locust_locustfile_path']}/{loadtest['locust_locustfile']}" == "/mnt/locust/locustfile.py"
+    assert values["worker"]["replicas"] >= 1
+
+
+def test_readme_creates_what_the_values_name(bake):
+    project = bake(deployment="kubernetes")
+    loadtest = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
+    readme = project.read("README.md")
+    [secret] = loadtest["environment_external_secret"]
+    assert f"kubectl create secret generic {secret} --from-env-file=.env\n" in readme
+    assert f"kubectl create configmap {loadtest['locust_locustfile_configmap']} $(" in readme
+    assert f"kubectl create configmap {loadtest['locust_lib_configmap']}\n" in readme
+    install = f"helm install {loadtest['name']} {CHART} -f kubernetes/values.yaml"
+    assert install in readme and install in project.read("kubernetes/values.yaml")
+
+
+def test_the_configmap_carries_every_module_the_locustfile_imports_and_never_env(bake):
+    project = bake(deployment="kubernetes")
+    (project.path / ".env").write_text("LOCUST_TIDEWAYS_APIKEY=not-a-real-key\n")
+    [command] = re.findall(r"^kubectl create configmap \S+-locustfile \$\((.+)\)$", project.read("README.md"), re.M)
+    shell = subprocess.run(["sh", "-c", command], cwd=project.path, capture_output=True, text=True, timeout=30)
+    files = {arg.removeprefix("--from-file=") for arg in shell.stdout.split()}
+    assert files == {path.name for path in project.path.glob("*.py")}
+    assert ".env" not in files
+    imported = set()
+    for node in ast.walk(ast.parse(project.read("locustfile.py"))):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+    local = {name for name in imported if project.has_file(f"{name}.py")}
+    assert "tideways_locust" in local
+    assert {f"{name}.py" for name in local} <= files
+
+
+@pytest.mark.parametrize("slug", ["shop_load_test", "_weird__slug_", "x" * 90, "_"])
+def test_kubernetes_names_are_dns_labels(bake, slug):
+    project = bake(deployment="kubernetes", project_slug=slug)
+    loadtest = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
+    names = [
+        loadtest["name"],
+        loadtest["locust_locustfile_configmap"],
+        loadtest["locust_lib_configmap"],
+        *loadtest["environment_external_secret"],
+    ]
+    for name in names:
+        assert DNS_LABEL.fullmatch(name) and len(name) <= 63, name
+    assert len(loadtest["name"]) <= 53, "a Helm release name"
