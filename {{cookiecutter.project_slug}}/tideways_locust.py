@@ -1,4 +1,4 @@
-"""Trigger Tideways callgraph traces from Locust users.
+"""Trigger Tideways callgraph traces from Locust users, and find them again.
 
 Tideways takes a full callgraph trace of a PHP request that carries a valid,
 fresh ``X-Tideways-Profiler`` header. ``HttpTidewaysUser`` and
@@ -7,6 +7,11 @@ fresh ``X-Tideways-Profiler`` header. ``HttpTidewaysUser`` and
 signed with the key from ``--tideways-apikey`` / ``LOCUST_TIDEWAYS_APIKEY``.
 User code needs no change; ``self.tidewaysProfilingHeaders()`` from the
 Tideways documentation keeps working.
+
+Each traced request also carries ``X-Tideways-Ref``, an id that starts with the
+run's id, so one search in Tideways finds the run's traces. The master (or the
+only process) counts traced requests, writes them to ``--tideways-trace-log``
+and prints a summary when the run ends; the web UI shows it in a Tideways tab.
 
 The header follows Tideways' own server-side check (``Tideways.php``,
 ``decideProfiling()``)::
@@ -25,12 +30,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import itertools
+import json
 import logging
 import math
+import os
 import random
 import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from locust import FastHttpUser, HttpUser, events
@@ -38,6 +48,7 @@ from locust.runners import WorkerRunner
 
 __all__ = [
     "PROFILER_HEADER",
+    "REF_HEADER",
     "FastHttpTidewaysUser",
     "HttpTidewaysUser",
     "TidewaysSigner",
@@ -45,15 +56,25 @@ __all__ = [
 ]
 
 PROFILER_HEADER = "X-Tideways-Profiler"
+REF_HEADER = "X-Tideways-Ref"
 DEFAULT_TRACE_RATE = 1.0
-VALIDITY_SECONDS = 120
-"""How long a signature stays valid; Tideways' documentation uses 120 s."""
+DEFAULT_TTL = 120
+"""Seconds a signature stays valid; Tideways' documentation uses 120."""
+MAX_TTL = 86400
 
 logger = logging.getLogger(__name__)
 
-_PROFILER_HEADER_LOWER = PROFILER_HEADER.lower()
+_PROFILER_LOWER = PROFILER_HEADER.lower()
+_REF_LOWER = REF_HEADER.lower()
 _ABSOLUTE_URL = re.compile(r"^https?://", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REPORT_KEY = "tideways_traces"
+
+# Where this process's reference ids come from: one token a process, one count a request.
+_PROCESS_TOKEN = secrets.token_hex(4)
+_REF_NUMBERS = itertools.count(1)
+_USER_NUMBERS = itertools.count(1)
 
 
 class TidewaysSigner:
@@ -71,9 +92,12 @@ class TidewaysSigner:
         digest = hmac.digest(self._key, message.encode("utf-8"), "sha256").hex()
         return f"{message}&hash={digest}"
 
-    def fresh_header(self) -> str:
-        """A header valid from now for ``VALIDITY_SECONDS``."""
-        return self.header(int(time.time()) + VALIDITY_SECONDS)
+    def fresh_header(self, ttl: int = DEFAULT_TTL) -> str:
+        """A header valid from now for ``ttl`` seconds."""
+        return self.header(int(time.time()) + ttl)
+
+
+# -- options ------------------------------------------------------------------------------------
 
 
 def parse_trace_rate(value: object) -> float:
@@ -88,6 +112,47 @@ def parse_trace_rate(value: object) -> float:
             "(percent of requests to trace, decimals like 0.5 allowed, 0 turns tracing off)"
         )
     return rate
+
+
+def parse_ttl(value: object) -> int:
+    """Read a validity window: whole seconds from 1 to a day."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_TTL:
+        raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give whole seconds from 1 to {MAX_TTL}")
+    return int(text)
+
+
+def parse_seed(value: object) -> int | None:
+    """Read a sampling seed: a whole number, or empty for none."""
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give a whole number, or nothing") from None
+
+
+def parse_run_id(value: object) -> str:
+    """Read a run id: empty (one is made up) or 1 to 64 letters, digits, '.', '_' or '-'."""
+    text = str(value).strip()
+    if text and not _RUN_ID.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed: give 1 to 64 letters, digits, '.', '_' or '-', or nothing"
+        )
+    return text
+
+
+def parse_trace_log(value: object) -> str:
+    """Read a trace log path: empty (no log), or a file in a folder that exists and can be written."""
+    path = str(value).strip()
+    if path:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise argparse.ArgumentTypeError(
+                f"{value!r} is not allowed: give a file path in a folder that exists and can be written"
+            )
+    return path
 
 
 @events.init_command_line_parser.add_listener
@@ -110,28 +175,55 @@ def _add_tideways_arguments(parser) -> None:
         default=DEFAULT_TRACE_RATE,
         help="Percent of requests that trigger a Tideways trace, 0 to 100 (default 1).",
     )
+    parser.add_argument(
+        "--tideways-trace-ttl",
+        type=parse_ttl,
+        env_var="LOCUST_TIDEWAYS_TRACE_TTL",
+        default=DEFAULT_TTL,
+        help=f"Seconds a trace trigger stays valid, 1 to {MAX_TTL} (default {DEFAULT_TTL}).",
+    )
+    parser.add_argument(
+        "--tideways-trace-log",
+        type=parse_trace_log,
+        env_var="LOCUST_TIDEWAYS_TRACE_LOG",
+        default="",
+        include_in_web_ui=False,
+        help="Append one JSON line per traced request to this file (on the master). Empty: no log.",
+    )
+    parser.add_argument(
+        "--tideways-trace-seed",
+        type=parse_seed,
+        env_var="LOCUST_TIDEWAYS_TRACE_SEED",
+        default=None,
+        include_in_web_ui=False,
+        help="Seed the sampling, so a single-process run traces the same requests again. Default: random.",
+    )
+    parser.add_argument(
+        "--tideways-run-id",
+        type=parse_run_id,
+        env_var="LOCUST_TIDEWAYS_RUN_ID",
+        default="",
+        include_in_web_ui=False,
+        help="Id that starts every X-Tideways-Ref of a run (default: made up at each start).",
+    )
 
 
-@events.test_start.add_listener
-def _warn_about_missing_key(environment, **_kwargs) -> None:
-    # Workers receive the master's options; the master (or a local runner) warns once.
-    if isinstance(environment.runner, WorkerRunner):
-        return
-    api_key, rate = _read_options(environment.parsed_options)
-    if rate > 0 and not api_key:
-        logger.warning(
-            "Tideways: no API key (--tideways-apikey or LOCUST_TIDEWAYS_APIKEY), "
-            "so no request carries a profiling header"
-        )
+class _Settings:
+    """The options as one user reads them when it starts (so workers see the master's)."""
+
+    def __init__(self, options) -> None:
+        self.api_key = (getattr(options, "tideways_apikey", "") or "").strip()
+        self.rate = parse_trace_rate(getattr(options, "tideways_trace_rate", DEFAULT_TRACE_RATE))
+        self.ttl = parse_ttl(getattr(options, "tideways_trace_ttl", DEFAULT_TTL))
+        self.seed = getattr(options, "tideways_trace_seed", None)
+        self.run = getattr(options, "tideways_run", "") or _new_run_id()
 
 
-def _read_options(options) -> tuple[str, float]:
-    """The API key and trace rate; read when a user starts, so workers see the master's."""
-    if options is None:
-        return "", 0.0
-    api_key = (getattr(options, "tideways_apikey", "") or "").strip()
-    rate = parse_trace_rate(getattr(options, "tideways_trace_rate", DEFAULT_TRACE_RATE))
-    return api_key, rate
+def _new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+
+
+# -- deciding and signing, per user ------------------------------------------------------------
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:
@@ -147,14 +239,19 @@ class _Tracer:
     """Decides for each request of one user whether it carries a profiling header."""
 
     def __init__(self, options, host: str | None) -> None:
-        api_key, self.rate = _read_options(options)
-        self._signer = TidewaysSigner(api_key) if api_key and self.rate > 0 else None
+        settings = _Settings(options)
+        self.rate = settings.rate
+        self._ttl = settings.ttl
+        self._ref_prefix = f"{settings.run}-{_PROCESS_TOKEN}-"
+        self._signer = TidewaysSigner(settings.api_key) if settings.api_key and self.rate > 0 else None
         self._origin = _origin(host or "")
+        user_number = next(_USER_NUMBERS)
+        self._random = random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")
         # Set by tidewaysProfilingHeaders(): the next request was sampled already.
         self._decided = False
 
     def _sampled(self) -> bool:
-        return self._signer is not None and random.random() * 100.0 < self.rate
+        return self._signer is not None and self._random.random() * 100.0 < self.rate
 
     def _same_origin(self, url) -> bool:
         if isinstance(url, bytes):
@@ -163,27 +260,39 @@ class _Tracer:
             return True  # relative: Locust sends it to the host under test
         return self._origin is not None and _origin(url) == self._origin
 
+    def _trace_headers(self) -> dict[str, str]:
+        return {
+            PROFILER_HEADER: self._signer.fresh_header(self._ttl),  # type: ignore[union-attr]
+            REF_HEADER: f"{self._ref_prefix}{next(_REF_NUMBERS)}",
+        }
+
     def explicit_headers(self) -> dict[str, str]:
         self._decided = True
-        if self._sampled():
-            return {PROFILER_HEADER: self._signer.fresh_header()}  # type: ignore[union-attr]
-        return {}
+        return self._trace_headers() if self._sampled() else {}
 
-    def headers_for(self, url, headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    def prepare(self, url, headers: Mapping[str, str] | None) -> tuple[Mapping[str, str] | None, str | None]:
+        """The headers to send and, for a traced request, its reference id."""
         decided, self._decided = self._decided, False
-        if headers and any(name.lower() == _PROFILER_HEADER_LOWER for name in headers):
-            if self._same_origin(url):
-                return headers  # signed by tidewaysProfilingHeaders(): never sign twice
-            return {k: v for k, v in headers.items() if k.lower() != _PROFILER_HEADER_LOWER}
+        if headers and any(name.lower() == _PROFILER_LOWER for name in headers):
+            if not self._same_origin(url):
+                return {k: v for k, v in headers.items() if k.lower() not in (_PROFILER_LOWER, _REF_LOWER)}, None
+            ref = next((v for k, v in headers.items() if k.lower() == _REF_LOWER), None)
+            if ref is None:  # signed elsewhere: give it an id so it can be found
+                ref = f"{self._ref_prefix}{next(_REF_NUMBERS)}"
+                headers = {**headers, REF_HEADER: ref}
+            return headers, ref  # signed by tidewaysProfilingHeaders(): never sign twice
         if decided or not self._sampled() or not self._same_origin(url):
-            return headers
+            return headers, None
         traced = dict(headers) if headers else {}
-        traced[PROFILER_HEADER] = self._signer.fresh_header()  # type: ignore[union-attr]
-        return traced
+        traced.update(self._trace_headers())
+        return traced, traced[REF_HEADER]
 
     def wrap(self, send: Callable) -> Callable:
         def request(method, url, *args, headers=None, **kwargs):
-            return send(method, url, *args, headers=self.headers_for(url, headers), **kwargs)
+            headers, ref = self.prepare(url, headers)
+            if ref is not None:
+                kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
+            return send(method, url, *args, headers=headers, **kwargs)
 
         request.__doc__ = send.__doc__
         return request
@@ -203,7 +312,7 @@ class _TidewaysUserMixin:
         self.client.request = self._tideways.wrap(self.client.request)
 
     def tidewaysProfilingHeaders(self) -> dict[str, str]:  # noqa: N802 - Tideways' documented name
-        """``{"X-Tideways-Profiler": ...}`` for a sampled request, else ``{}``.
+        """The trace headers for a sampled request, else ``{}``.
 
         Kept for code written against Tideways' documentation, which passes the
         result as ``headers=``. The next request then is not sampled again.
@@ -221,3 +330,159 @@ class FastHttpTidewaysUser(_TidewaysUserMixin, FastHttpUser):
     """A ``FastHttpUser`` whose requests trigger Tideways traces at the trace rate."""
 
     abstract = True
+
+
+# -- counting, the trace log and the summary, per process -------------------------------------
+
+
+class TraceReport:
+    """What a run traced. Workers pass their records on with Locust's stats reports;
+    the master (or the only process) counts them and writes the trace log."""
+
+    def __init__(self, environment) -> None:
+        self.environment = environment
+        self.traced = 0
+        self.pending: list[dict] = []  # on a worker: records not yet reported to the master
+        self.log_path = ""
+        self._log = None
+
+    @property
+    def is_worker(self) -> bool:
+        return isinstance(self.environment.runner, WorkerRunner)
+
+    def open_log(self, path: str) -> None:
+        self.log_path = path
+        if path:
+            self._log = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
+
+    def add(self, records: list[dict]) -> None:
+        if self.is_worker:
+            self.pending.extend(records)
+            return
+        self.traced += len(records)
+        if self._log is not None:
+            self._log.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+            self._log.flush()  # a run that is stopped or crashes keeps every record it reported
+
+    def take_pending(self) -> list[dict]:
+        records, self.pending = self.pending, []
+        return records
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def figures(self) -> dict:
+        options = self.environment.parsed_options
+        sent = self.environment.stats.total.num_requests
+        return {
+            "requests": sent,
+            "traced": self.traced,
+            "rate_reached": round(100.0 * self.traced / sent, 3) if sent else 0.0,
+            "rate_asked": float(getattr(options, "tideways_trace_rate", DEFAULT_TRACE_RATE)),
+            "run_id": getattr(options, "tideways_run", ""),
+            "trace_log": self.log_path or "(none: --tideways-trace-log)",
+        }
+
+    def summary(self) -> str:
+        f = self.figures()
+        return (
+            f"Tideways: {f['requests']} requests sent, {f['traced']} traced "
+            f"({f['rate_reached']:g} %, asked {f['rate_asked']:g} %), "
+            f"X-Tideways-Ref starts with {f['run_id']}-, trace log: {f['trace_log']}"
+        )
+
+    # -- listeners, registered on the environment at init --
+
+    def on_request(self, request_type, name, response_time, response, context, url=None, **_kwargs) -> None:
+        ref = context.get("tideways_ref") if context else None
+        if ref is None:
+            return
+        parts = urlsplit(url or "")
+        record = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "name": name,
+            "method": request_type,
+            "path": parts.path + (f"?{parts.query}" if parts.query else ""),
+            "status": getattr(response, "status_code", None) or 0,
+            "response_time_ms": round(response_time or 0, 3),
+            "ref": ref,
+            "worker": "local",
+        }
+        self.add([record])
+
+    def on_report_to_master(self, client_id, data, **_kwargs) -> None:
+        data[_REPORT_KEY] = self.take_pending()
+
+    def on_worker_report(self, client_id, data, **_kwargs) -> None:
+        records = data.get(_REPORT_KEY) or []
+        for record in records:
+            record["worker"] = client_id
+        self.add(records)
+
+    def on_reset_stats(self, **_kwargs) -> None:
+        self.traced = 0
+
+    def on_quitting(self, environment, **_kwargs) -> None:
+        if not self.is_worker and environment.parsed_options is not None:
+            logger.info(self.summary())
+        self.close()
+
+
+@events.init.add_listener
+def _on_init(environment, **_kwargs) -> None:
+    report = environment.tideways_report = TraceReport(environment)
+    environment.events.request.add_listener(report.on_request)
+    environment.events.quitting.add_listener(report.on_quitting)
+    if report.is_worker:
+        environment.events.report_to_master.add_listener(report.on_report_to_master)
+        return
+    environment.events.worker_report.add_listener(report.on_worker_report)
+    environment.events.reset_stats.add_listener(report.on_reset_stats)
+    options = environment.parsed_options
+    report.open_log(getattr(options, "tideways_trace_log", "") if options else "")
+    if environment.web_ui:
+        _extend_web_ui(environment, report)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment, **_kwargs) -> None:
+    # Workers receive the master's options, the run id among them, when the run starts.
+    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
+        return
+    options = environment.parsed_options
+    options.tideways_run = getattr(options, "tideways_run_id", "") or _new_run_id()
+    settings = _Settings(options)
+    if settings.rate > 0 and not settings.api_key:
+        logger.warning(
+            "Tideways: no API key (--tideways-apikey or LOCUST_TIDEWAYS_APIKEY), "
+            "so no request carries a profiling header"
+        )
+
+
+def _extend_web_ui(environment, report: TraceReport) -> None:
+    """A Tideways tab in the web UI, fed with the live figures of /stats/requests."""
+    from flask import request as flask_request
+
+    columns = [
+        ("requests", "Requests sent"),
+        ("traced", "Traced"),
+        ("rate_reached", "Rate reached %"),
+        ("rate_asked", "Rate asked %"),
+        ("run_id", "X-Tideways-Ref starts with"),
+        ("trace_log", "Trace log"),
+    ]
+    web_ui = environment.web_ui
+    web_ui.template_args["extended_tabs"] = [{"title": "Tideways", "key": "tideways"}]
+    web_ui.template_args["extended_tables"] = [
+        {"key": "tideways", "structure": [{"key": key, "title": title} for key, title in columns]}
+    ]
+
+    @web_ui.app.after_request
+    def _add_tideways_figures(response):
+        if flask_request.path.endswith("/stats/requests") and response.is_json:
+            data = response.get_json()
+            data["extended_stats"] = [{"key": "tideways", "data": [report.figures()]}]
+            response.set_data(json.dumps(data))
+        return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import time
 from types import SimpleNamespace
@@ -10,8 +11,20 @@ from types import SimpleNamespace
 import pytest
 from locust.argument_parser import get_parser
 
+import tideways_locust
 from tests.target import verdict
-from tideways_locust import PROFILER_HEADER, VALIDITY_SECONDS, TidewaysSigner, _Tracer, parse_trace_rate
+from tideways_locust import (
+    DEFAULT_TTL,
+    PROFILER_HEADER,
+    REF_HEADER,
+    TidewaysSigner,
+    _Tracer,
+    parse_run_id,
+    parse_seed,
+    parse_trace_log,
+    parse_trace_rate,
+    parse_ttl,
+)
 
 # Test vectors from Tideways' server-side check, computed with Python's hmac and openssl.
 VECTORS = [
@@ -42,7 +55,7 @@ def test_fresh_header_is_valid_for_the_window():
     before = int(time.time())
     header = TidewaysSigner("foo").fresh_header()
     expires = int(header.split("&")[1].removeprefix("time="))
-    assert before + VALIDITY_SECONDS <= expires <= int(time.time()) + VALIDITY_SECONDS
+    assert before + DEFAULT_TTL <= expires <= int(time.time()) + DEFAULT_TTL
     assert verdict(header, "foo", time.time()) == "accepted"
     assert verdict(header, "bar", time.time()) == "invalid hash"
     assert verdict(header, "foo", expires + 1) == "too old"
@@ -64,7 +77,7 @@ def test_trace_rate_rejects_the_rest_naming_value_and_range(text):
 def parse(args: list[str], env: dict[str, str] | None = None, monkeypatch=None):
     for name, value in (env or {}).items():
         monkeypatch.setenv(name, value)
-    return get_parser().parse_args(args)
+    return get_parser(default_config_files=[]).parse_args(args)
 
 
 def test_options_default_to_no_key_and_one_percent(monkeypatch):
@@ -95,9 +108,14 @@ def options(key: str = "foo", rate: float = 100.0) -> SimpleNamespace:
 HOST = "https://shop.example.com"
 
 
+def headers_for(tracer: _Tracer, url, headers):
+    """The headers a request is sent with."""
+    return tracer.prepare(url, headers)[0]
+
+
 def test_traced_request_gets_a_valid_header_and_keeps_caller_headers():
     caller = {"X-Caller": "kept"}
-    headers = _Tracer(options(), HOST).headers_for("/path", caller)
+    headers = headers_for(_Tracer(options(), HOST), "/path", caller)
     assert headers["X-Caller"] == "kept"
     assert verdict(headers[PROFILER_HEADER], "foo", time.time()) == "accepted"
     assert caller == {"X-Caller": "kept"}, "the caller's dict is not changed"
@@ -108,7 +126,7 @@ def test_traced_request_gets_a_valid_header_and_keeps_caller_headers():
     ["/relative", "https://shop.example.com/x", "HTTPS://SHOP.example.com:443/x", b"/bytes-path"],
 )
 def test_same_origin_is_traced(url):
-    assert PROFILER_HEADER in _Tracer(options(), HOST).headers_for(url, None)
+    assert PROFILER_HEADER in headers_for(_Tracer(options(), HOST), url, None)
 
 
 @pytest.mark.parametrize(
@@ -117,17 +135,19 @@ def test_same_origin_is_traced(url):
 )
 def test_other_origins_get_no_header_even_when_passed_explicitly(url):
     tracer = _Tracer(options(), HOST)
-    assert tracer.headers_for(url, None) is None
+    assert headers_for(tracer, url, None) is None
     explicit = {**tracer.explicit_headers(), "X-Caller": "kept"}
-    assert tracer.headers_for(url, explicit) == {"X-Caller": "kept"}
+    assert headers_for(tracer, url, explicit) == {"X-Caller": "kept"}
 
 
 def test_explicit_header_is_not_signed_twice():
     tracer = _Tracer(options(), HOST)
     explicit = tracer.explicit_headers()
-    assert tracer.headers_for("/x", {**explicit})[PROFILER_HEADER] == explicit[PROFILER_HEADER]
-    lower = {PROFILER_HEADER.lower(): explicit[PROFILER_HEADER]}
-    assert tracer.headers_for("/x", lower) == lower
+    assert headers_for(tracer, "/x", {**explicit})[PROFILER_HEADER] == explicit[PROFILER_HEADER]
+    signed_elsewhere = {PROFILER_HEADER.lower(): explicit[PROFILER_HEADER]}
+    sent, ref = tracer.prepare("/x", signed_elsewhere)
+    assert sent[PROFILER_HEADER.lower()] == explicit[PROFILER_HEADER]
+    assert sent[REF_HEADER] == ref, "a header signed elsewhere still gets an id to find it by"
 
 
 def test_explicit_sampling_is_the_only_sampling_of_its_request():
@@ -137,7 +157,7 @@ def test_explicit_sampling_is_the_only_sampling_of_its_request():
     traced = 0
     for _ in range(2000):
         explicit = tracer.explicit_headers()
-        sent = tracer.headers_for("/x", explicit) or {}
+        sent = headers_for(tracer, "/x", explicit) or {}
         assert (PROFILER_HEADER in sent) == bool(explicit)
         traced += PROFILER_HEADER in sent
     assert 850 <= traced <= 1150  # 50 % of 2000, about 7 standard deviations either way
@@ -146,10 +166,80 @@ def test_explicit_sampling_is_the_only_sampling_of_its_request():
 @pytest.mark.parametrize(("key", "rate"), [("", 100.0), ("   ", 100.0), ("foo", 0.0)])
 def test_no_key_or_rate_zero_sends_nothing(key, rate):
     tracer = _Tracer(options(key, rate), HOST)
-    assert all(tracer.headers_for("/x", None) is None for _ in range(200))
+    assert all(headers_for(tracer, "/x", None) is None for _ in range(200))
     assert tracer.explicit_headers() == {}
 
 
 def test_a_bad_rate_set_later_is_refused():
     with pytest.raises(argparse.ArgumentTypeError, match="0 to 100"):
         _Tracer(options(rate=150.0), HOST)
+
+
+def test_traced_requests_carry_a_unique_reference_id_that_starts_with_the_run_id():
+    tracer = _Tracer(SimpleNamespace(**vars(options()), tideways_run="run-42"), HOST)
+    refs = []
+    for _ in range(100):
+        headers, ref = tracer.prepare("/x", None)
+        assert headers[REF_HEADER] == ref
+        refs.append(ref)
+    assert len(set(refs)) == 100
+    assert all(ref.startswith("run-42-") for ref in refs)
+
+
+def test_untraced_requests_carry_neither_header():
+    headers, ref = _Tracer(options(rate=0.0), HOST).prepare("/x", {"X-Caller": "kept"})
+    assert headers == {"X-Caller": "kept"} and ref is None
+
+
+def test_ttl_sets_how_long_the_signature_stays_valid():
+    tracer = _Tracer(SimpleNamespace(**vars(options()), tideways_trace_ttl=30), HOST)
+    before = int(time.time())
+    header = headers_for(tracer, "/x", None)[PROFILER_HEADER]
+    expires = int(header.split("&")[1].removeprefix("time="))
+    assert before + 30 <= expires <= int(time.time()) + 30
+
+
+def traced_pattern(seed, monkeypatch, count=300) -> list[bool]:
+    monkeypatch.setattr(tideways_locust, "_USER_NUMBERS", itertools.count(1))
+    tracer = _Tracer(SimpleNamespace(**vars(options(rate=20.0)), tideways_trace_seed=seed), HOST)
+    return [tracer.prepare("/x", None)[1] is not None for _ in range(count)]
+
+
+def test_a_seed_reproduces_which_requests_are_traced(monkeypatch):
+    first = traced_pattern(7, monkeypatch)
+    assert traced_pattern(7, monkeypatch) == first
+    assert traced_pattern(8, monkeypatch) != first
+    assert 20 <= sum(first) <= 100  # 20 % of 300, give or take five standard deviations
+
+
+@pytest.mark.parametrize(
+    ("parse", "good", "value"),
+    [
+        (parse_ttl, "60", 60),
+        (parse_seed, "", None),
+        (parse_seed, "-3", -3),
+        (parse_run_id, "ci-1234.5", "ci-1234.5"),
+        (parse_run_id, "", ""),
+    ],
+)
+def test_new_options_accept_good_values(parse, good, value):
+    assert parse(good) == value
+
+
+@pytest.mark.parametrize(
+    ("parse", "bad", "allowed"),
+    [
+        (parse_ttl, "0", "1 to 86400"),
+        (parse_ttl, "1.5", "1 to 86400"),
+        (parse_ttl, "86401", "1 to 86400"),
+        (parse_seed, "x", "whole number"),
+        (parse_run_id, "a b", "letters, digits"),
+        (parse_run_id, "x" * 65, "1 to 64"),
+        (parse_trace_log, "/no/such/folder/traces.jsonl", "folder that exists"),
+        (parse_trace_log, "/tmp", "folder that exists"),
+    ],
+)
+def test_new_options_refuse_bad_values_naming_them(parse, bad, allowed):
+    with pytest.raises(argparse.ArgumentTypeError) as error:
+        parse(bad)
+    assert repr(bad) in str(error.value) and allowed in str(error.value)

@@ -1,0 +1,247 @@
+"""Finding the traces again: reference ids, the trace log and the run summary, in real runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from tests.conftest import (
+    API_KEY,
+    SCENARIO,
+    free_port,
+    locust_command,
+    locust_env,
+    run_locust,
+    wait_until,
+)
+
+# Users finish the task they are in when the time is up, so no request is cut off unreported.
+SHORT = ["-u", "3", "-r", "3", "-t", "3s", "--stop-timeout", "10"]
+SUMMARY = re.compile(
+    r"Tideways: (\d+) requests sent, (\d+) traced \(([\d.]+) %, asked ([\d.]+) %\), "
+    r"X-Tideways-Ref starts with (\S+)-, trace log: (.+)"
+)
+
+
+def read_log(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def check_log_against_target(log: list[dict], target) -> None:
+    """One record per traced request, ids unique, and untraced requests carry no id."""
+    records = target.records()
+    traced = [r for r in records if r["profiler"] is not None]
+    assert traced, "something was traced"
+    assert all(r["verdict"] == "accepted" for r in traced)
+    assert all("x-tideways-ref" not in r["headers"] for r in records if r["profiler"] is None)
+    refs = [r["headers"]["x-tideways-ref"] for r in traced]
+    assert len(set(refs)) == len(refs), "reference ids are unique"
+    assert sorted(record["ref"] for record in log) == sorted(refs), "one record per traced request"
+    by_ref = {r["headers"]["x-tideways-ref"]: r for r in traced}
+    for record in log:
+        assert set(record) == {"time", "name", "method", "path", "status", "response_time_ms", "ref", "worker"}
+        assert record["path"] == by_ref[record["ref"]]["path"]
+        assert record["method"] == by_ref[record["ref"]]["method"]
+        assert record["status"] == 200
+
+
+def summary_of(stderr: str) -> re.Match:
+    lines = [line for line in stderr.splitlines() if "Tideways: " in line and "traced" in line]
+    assert len(lines) == 1, stderr[-3000:]
+    match = SUMMARY.search(lines[0])
+    assert match, lines[0]
+    return match
+
+
+def test_single_process_log_summary_and_ids_agree(start_target, tmp_path):
+    target, other = start_target(), start_target()
+    log = tmp_path / "traces.jsonl"
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url, LOCUST_TIDEWAYS_TRACE_LOG=str(log))
+    result = run_locust(
+        "-f", str(SCENARIO), "--host", target.url, "--tideways-trace-rate", "40", *SHORT, "HttpScenario", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    records = read_log(log)
+    check_log_against_target(records, target)
+    sent, traced, reached, asked, run_id, log_name = summary_of(result.stderr).groups()
+    assert int(traced) == len(records)
+    assert int(sent) == len(target.records()) + len(other.records())
+    assert float(reached) == pytest.approx(100 * len(records) / int(sent), abs=0.001)
+    assert float(asked) == 40 and log_name == str(log)
+    assert all(record["ref"].startswith(f"{run_id}-") for record in records)
+    assert {record["worker"] for record in records} == {"local"}
+
+
+def test_a_given_run_id_starts_every_reference(start_target, tmp_path):
+    target, other = start_target(), start_target()
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url)
+    result = run_locust(
+        "-f",
+        str(SCENARIO),
+        "--host",
+        target.url,
+        "--tideways-trace-rate",
+        "100",
+        "--tideways-run-id",
+        "ci-4711",
+        *SHORT,
+        "FastHttpScenario",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    refs = [r["headers"]["x-tideways-ref"] for r in target.records()]
+    assert refs and all(re.fullmatch(r"ci-4711-[0-9a-f]{8}-\d+", ref) for ref in refs)
+
+
+def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_target, tmp_path):
+    target, other = start_target(), start_target()
+    log = tmp_path / "traces.jsonl"
+    port = free_port()
+    master = subprocess.Popen(
+        locust_command("-f", str(SCENARIO), "--headless", "--only-summary", "--master", "--master-bind-host",
+                       "127.0.0.1", "--master-bind-port", str(port), "--expect-workers", "2",
+                       "--expect-workers-max-wait", "30", "--host", target.url, "--tideways-trace-rate", "30",
+                       "--tideways-trace-log", str(log), "-u", "4", "-r", "4", "-t", "4s", "--stop-timeout", "10",
+                       "HttpScenario"),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            locust_command("-f", str(SCENARIO), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)),
+            env=locust_env(OTHER_ORIGIN=other.url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        _, stderr = master.communicate(timeout=90)
+    finally:
+        for process in [master, *workers]:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=20)
+    assert master.returncode == 0, stderr
+    records = read_log(log)
+    check_log_against_target(records, target)
+    assert int(summary_of(stderr).group(2)) == len(records)
+    assert len({record["worker"] for record in records}) == 2, "each record names its worker"
+
+
+def test_sigterm_midway_keeps_every_record_reported(start_target, tmp_path):
+    target, other = start_target(), start_target()
+    log = tmp_path / "traces.jsonl"
+    process = subprocess.Popen(
+        locust_command("-f", str(SCENARIO), "--headless", "--only-summary", "--host", target.url,
+                       "--tideways-trace-rate", "50", "--tideways-trace-log", str(log), "-u", "3", "-r", "3",
+                       "-t", "60s", "HttpScenario"),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: log.exists() and len(log.read_text().splitlines()) >= 50, timeout=30)
+        before = log.read_text().splitlines()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    records = read_log(log)  # every line is whole JSON
+    assert [json.dumps(r, ensure_ascii=False) for r in records[: len(before)]] == before
+    sent_refs = {r["headers"].get("x-tideways-ref") for r in target.records()}
+    assert all(record["ref"] in sent_refs for record in records)
+    # Requests still in flight when the signal came may be traced without a record; no more than one a user.
+    traced = sum(r["profiler"] is not None for r in target.records())
+    assert traced - 3 <= len(records) <= traced
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--tideways-trace-ttl", "0"),
+        ("--tideways-trace-ttl", "soon"),
+        ("--tideways-trace-seed", "1.5"),
+        ("--tideways-run-id", "no spaces"),
+        ("--tideways-trace-log", "/no/such/folder/traces.jsonl"),
+    ],
+)
+def test_bad_new_options_stop_locust_before_any_request(flag, value, start_target):
+    target = start_target()
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
+    result = run_locust("-f", str(SCENARIO), "--host", target.url, flag, value, *SHORT, "HttpScenario", env=env)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if flag in line]
+    assert len(lines) == 1 and repr(value) in lines[0], result.stderr
+    assert target.records() == []
+
+
+def test_a_seed_traces_the_same_requests_again(start_target):
+    patterns = []
+    for _ in range(2):
+        target, other = start_target(), start_target()
+        env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url)
+        result = run_locust(
+            "-f",
+            str(SCENARIO),
+            "--host",
+            target.url,
+            "--tideways-trace-rate",
+            "30",
+            "--tideways-trace-seed",
+            "42",
+            "-u",
+            "1",
+            "-r",
+            "1",
+            "-t",
+            "2s",
+            "HttpScenario",
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        patterns.append([(r["path"], r["profiler"] is not None) for r in target.records()][:150])
+    assert len(patterns[0]) == len(patterns[1]) == 150
+    assert patterns[0] == patterns[1]
+    assert any(traced for _, traced in patterns[0]) and not all(traced for _, traced in patterns[0])
+
+
+def test_web_ui_shows_the_tideways_figures_live(start_target):
+    target, other = start_target(), start_target()
+    port = free_port()
+    process = subprocess.Popen(
+        locust_command("-f", str(SCENARIO), "--host", target.url, "--web-host", "127.0.0.1", "--web-port", str(port),
+                       "--autostart", "-u", "2", "-r", "2", "--tideways-trace-rate", "100", "HttpScenario"),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def fetch(path: str) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            return ""
+
+    def traced_figures():
+        stats = fetch("/stats/requests")
+        if not stats:
+            return None
+        tables = {table["key"]: table["data"] for table in json.loads(stats).get("extended_stats", [])}
+        rows = tables.get("tideways") or [{}]
+        return rows[0] if rows[0].get("traced", 0) > 0 else None
+
+    try:
+        figures = wait_until(traced_figures, timeout=30)
+        page = fetch("/")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert figures["rate_asked"] == 100 and figures["requests"] >= figures["traced"] > 0
+    assert '"extended_tabs"' in page and "Tideways" in page
+    assert API_KEY not in page
