@@ -5,9 +5,11 @@
    127.0.0.1, which checks every ``X-Tideways-Profiler`` header as Tideways does;
 3. runs a short ``locust --headless`` in the baked project against it, signing
    with a throwaway API key that is never printed;
-4. prints how many requests were sent, traced and accepted.
+4. prints how many requests were sent, traced and accepted, and the first
+   records of the run's trace log (reference id, request, status).
 
-Exits non-zero when Locust fails, nothing was traced, or any header was refused.
+Exits non-zero when Locust fails, nothing was traced, any header was refused,
+or the trace log does not hold one record per traced request.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     api_key = secrets.token_hex(16)  # throwaway: the target checks with it, nobody else knows it
     env = {name: value for name, value in os.environ.items() if not name.startswith("LOCUST_")}
     env["LOCUST_TIDEWAYS_APIKEY"] = api_key
+    trace_log = work / "traces.jsonl"
+    env["LOCUST_TIDEWAYS_TRACE_LOG"] = str(trace_log)
     log = work / "target.jsonl"
     target = subprocess.Popen(
         [str(python), "tests/target.py", "--log", str(log)], cwd=project, env=env, stdout=subprocess.PIPE, text=True
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             args.run_time,
             "--tideways-trace-rate",
             args.trace_rate,
+            "--stop-timeout",
+            "10",
         ]
         print("Running:", " ".join(command), "(the API key: a throwaway one in LOCUST_TIDEWAYS_APIKEY)", flush=True)
         locust = subprocess.run([str(python), "-m", *command], cwd=project, env=env, timeout=600)
@@ -86,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
     target_module = load_target_module(project)
     counts = target_module.summarize(target_module.read_log(log))
+    traces = target_module.read_log(trace_log) if trace_log.exists() else []
+    print(f"\nTrace log {trace_log.name}, the first of {len(traces)} records (find them in Tideways by tw.ref):")
+    for record in traces[:5]:
+        request = f"{record['method']} {record['path']}"
+        print(f"  {record['ref']}  {request}  {record['status']}  {record['response_time_ms']} ms")
     share = 100 * counts["traced"] / counts["requests"] if counts["requests"] else 0.0
     print(
         f"\nTideways demo: {counts['requests']} requests sent, {counts['traced']} traced "
@@ -99,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     if locust.returncode != 0:
         print(f"Locust exited with {locust.returncode}", file=sys.stderr)
         return 1
-    if counts["traced"] == 0 or counts["rejected"]:
-        print("Expected traced requests and no rejected header", file=sys.stderr)
+    if counts["traced"] == 0 or counts["rejected"] or len(traces) != counts["traced"]:
+        print("Expected traced requests, no rejected header and one trace log record each", file=sys.stderr)
         return 1
     return 0
 

@@ -15,4 +15,5 @@ def test_demo_traces_and_every_header_is_accepted(capfd):
     assert summary, out
     sent, traced, accepted, rejected = map(int, summary.groups())
     assert sent > 0 and 0 < traced == accepted and rejected == 0
+    assert f"the first of {traced} records" in out
     assert "127.0.0.1" in out
