@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "tests" / "locustfiles" / "scenario.py"
 API_KEY = "test-key-\u00e4\u00f6-not-a-real-one"
 RUN_TIMEOUT = 90
+SCENARIOS = ["HttpScenario", "FastHttpScenario"]
+# A short run; users finish the task they are in when the time is up, so no request is cut off unreported.
+SHORT = ["-u", "3", "-r", "3", "-t", "3s", "--stop-timeout", "10"]
+WORKERS = 2
 
 
 @dataclass
@@ -106,10 +111,80 @@ def run_locust(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) 
     )
 
 
+def run_scenario(user_class: str, target: Target, other: Target, *args: str, key: str = API_KEY, **env: str):
+    """A short run of ``tests/locustfiles/scenario.py``; ``other`` is the origin that must get no header."""
+    return run_locust(
+        "-f",
+        str(SCENARIO),
+        "--host",
+        target.url,
+        *SHORT,
+        *args,
+        user_class,
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=key, OTHER_ORIGIN=other.url, **env),
+    )
+
+
+def run_master_and_workers(
+    locustfile: Path, master_args: list[str], master_env: dict, worker_args: list[str], worker_env: dict
+) -> subprocess.CompletedProcess:
+    """A headless master on 127.0.0.1 with ``WORKERS`` workers; every process is bounded in time."""
+    port = free_port()
+    master = subprocess.Popen(
+        locust_command(
+            "-f",
+            str(locustfile),
+            "--headless",
+            "--only-summary",
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--expect-workers",
+            str(WORKERS),
+            "--expect-workers-max-wait",
+            "30",
+            *master_args,
+        ),
+        env=master_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            locust_command("-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
+            + worker_args,
+            env=worker_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(WORKERS)
+    ]
+    try:
+        _, stderr = master.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        for process in [master, *workers]:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=20)
+    return subprocess.CompletedProcess(master.args, master.returncode, "", stderr)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def http_get(url: str) -> str:
+    """The body at ``url`` on 127.0.0.1, or "" while nothing answers there yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
 
 
 def wait_until(condition, timeout: float, interval: float = 0.2):

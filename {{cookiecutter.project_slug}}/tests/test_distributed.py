@@ -9,16 +9,22 @@ their own.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, ROOT, SCENARIO, free_port, locust_command, locust_env, run_locust
+from tests.conftest import (
+    API_KEY,
+    ROOT,
+    SCENARIO,
+    SCENARIOS,
+    SHORT,
+    WORKERS,
+    locust_env,
+    run_locust,
+    run_master_and_workers,
+)
 
-SCENARIOS = ["HttpScenario", "FastHttpScenario"]
-SHORT = ["-u", "3", "-r", "3", "-t", "3s"]
-WORKERS = 2
 RATE = 30
 
 WORKER_USERS = """
@@ -51,61 +57,6 @@ def worker_users(tmp_path) -> Path:
     path = tmp_path / "worker_users.py"
     path.write_text(WORKER_USERS)
     return path
-
-
-def run_master_and_workers(
-    locustfile: Path, master_args: list[str], master_env: dict, worker_args: list[str], worker_env: dict
-) -> subprocess.CompletedProcess:
-    """A headless master on 127.0.0.1 with ``WORKERS`` workers; every process is bounded in time."""
-    port = free_port()
-    master = subprocess.Popen(
-        locust_command(
-            "-f",
-            str(locustfile),
-            "--headless",
-            "--only-summary",
-            "--master",
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            str(port),
-            "--expect-workers",
-            str(WORKERS),
-            "--expect-workers-max-wait",
-            "30",
-            *master_args,
-        ),
-        env=master_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    workers = [
-        subprocess.Popen(
-            locust_command(
-                "-f",
-                str(locustfile),
-                "--worker",
-                "--master-host",
-                "127.0.0.1",
-                "--master-port",
-                str(port),
-                *worker_args,
-            ),
-            env=worker_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(WORKERS)
-    ]
-    try:
-        _, stderr = master.communicate(timeout=90)
-    finally:
-        for process in [master, *workers]:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=20)
-    return subprocess.CompletedProcess(master.args, master.returncode, "", stderr)
 
 
 def by_worker(records: list[dict]) -> dict[str, list[dict]]:

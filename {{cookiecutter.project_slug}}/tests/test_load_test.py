@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import urllib.request
 
 import pytest
 
@@ -13,31 +12,16 @@ from tests.conftest import (
     API_KEY,
     ROOT,
     SCENARIO,
+    SCENARIOS,
+    SHORT,
     free_port,
+    http_get,
     locust_command,
     locust_env,
     run_locust,
+    run_scenario,
     wait_until,
 )
-
-SCENARIOS = ["HttpScenario", "FastHttpScenario"]
-SHORT = ["-u", "3", "-r", "3", "-t", "3s"]
-
-
-def run_scenario(user_class, target, other, rate, key=API_KEY, *extra):
-    env = locust_env(LOCUST_TIDEWAYS_APIKEY=key, OTHER_ORIGIN=other.url)
-    return run_locust(
-        "-f",
-        str(SCENARIO),
-        "--host",
-        target.url,
-        "--tideways-trace-rate",
-        str(rate),
-        *SHORT,
-        *extra,
-        user_class,
-        env=env,
-    )
 
 
 def by_path(records: list[dict]) -> dict[str, list[dict]]:
@@ -51,7 +35,7 @@ def by_path(records: list[dict]) -> dict[str, list[dict]]:
 def test_rate_100_signs_every_request_validly(user_class, start_target, tmp_path):
     target, other = start_target(), start_target()
     report = tmp_path / "report.html"
-    result = run_scenario(user_class, target, other, 100, API_KEY, "--html", str(report))
+    result = run_scenario(user_class, target, other, "--tideways-trace-rate", "100", "--html", str(report))
     assert result.returncode == 0, result.stderr
 
     paths = by_path(target.records())
@@ -75,7 +59,7 @@ def test_rate_100_signs_every_request_validly(user_class, start_target, tmp_path
 @pytest.mark.parametrize("user_class", SCENARIOS)
 def test_rate_0_sends_no_header(user_class, start_target):
     target, other = start_target(), start_target()
-    result = run_scenario(user_class, target, other, 0)
+    result = run_scenario(user_class, target, other, "--tideways-trace-rate", "0")
     assert result.returncode == 0, result.stderr
     assert target.records()
     assert all(r["profiler"] is None for r in target.records() + other.records())
@@ -84,7 +68,7 @@ def test_rate_0_sends_no_header(user_class, start_target):
 
 def test_no_key_sends_no_header_and_warns_once(start_target):
     target, other = start_target(), start_target()
-    result = run_scenario("HttpScenario", target, other, 100, "")
+    result = run_scenario("HttpScenario", target, other, "--tideways-trace-rate", "100", key="")
     assert result.returncode == 0, result.stderr
     assert target.records()
     assert all(r["profiler"] is None for r in target.records())
@@ -94,7 +78,7 @@ def test_no_key_sends_no_header_and_warns_once(start_target):
 
 def test_partial_rate_traces_about_that_share(start_target):
     target, other = start_target(), start_target()
-    result = run_scenario("FastHttpScenario", target, other, 30)
+    result = run_scenario("FastHttpScenario", target, other, "--tideways-trace-rate", "30")
     assert result.returncode == 0, result.stderr
     # Requests that pass tidewaysProfilingHeaders() explicitly are sampled there.
     records = [r for r in target.records() if r["path"] != "/explicit"]
@@ -161,15 +145,7 @@ def test_web_ui_page_does_not_contain_the_key(tmp_path):
     args = ["-f", str(SCENARIO), "--host", "http://127.0.0.1:9", "--web-host", "127.0.0.1", "--web-port", str(port)]
     process = subprocess.Popen(locust_command(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-
-        def page() -> str:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    return response.read().decode()
-            except OSError:
-                return ""
-
-        html = wait_until(page, timeout=30)
+        html = wait_until(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=30)
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -6,22 +6,23 @@ import json
 import re
 import signal
 import subprocess
-import urllib.request
 
 import pytest
 
 from tests.conftest import (
     API_KEY,
     SCENARIO,
+    SHORT,
     free_port,
+    http_get,
     locust_command,
     locust_env,
     run_locust,
+    run_master_and_workers,
+    run_scenario,
     wait_until,
 )
 
-# Users finish the task they are in when the time is up, so no request is cut off unreported.
-SHORT = ["-u", "3", "-r", "3", "-t", "3s", "--stop-timeout", "10"]
 SUMMARY = re.compile(
     r"Tideways: (\d+) requests sent, (\d+) traced \(([\d.]+) %, asked ([\d.]+) %\), "
     r"X-Tideways-Ref starts with (\S+)-, trace log: (.+)"
@@ -61,9 +62,8 @@ def summary_of(stderr: str) -> re.Match:
 def test_single_process_log_summary_and_ids_agree(start_target, tmp_path):
     target, other = start_target(), start_target()
     log = tmp_path / "traces.jsonl"
-    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url, LOCUST_TIDEWAYS_TRACE_LOG=str(log))
-    result = run_locust(
-        "-f", str(SCENARIO), "--host", target.url, "--tideways-trace-rate", "40", *SHORT, "HttpScenario", env=env
+    result = run_scenario(
+        "HttpScenario", target, other, "--tideways-trace-rate", "40", LOCUST_TIDEWAYS_TRACE_LOG=str(log)
     )
     assert result.returncode == 0, result.stderr
     records = read_log(log)
@@ -79,19 +79,8 @@ def test_single_process_log_summary_and_ids_agree(start_target, tmp_path):
 
 def test_a_given_run_id_starts_every_reference(start_target, tmp_path):
     target, other = start_target(), start_target()
-    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url)
-    result = run_locust(
-        "-f",
-        str(SCENARIO),
-        "--host",
-        target.url,
-        "--tideways-trace-rate",
-        "100",
-        "--tideways-run-id",
-        "ci-4711",
-        *SHORT,
-        "FastHttpScenario",
-        env=env,
+    result = run_scenario(
+        "FastHttpScenario", target, other, "--tideways-trace-rate", "100", "--tideways-run-id", "ci-4711"
     )
     assert result.returncode == 0, result.stderr
     refs = [r["headers"]["x-tideways-ref"] for r in target.records()]
@@ -101,36 +90,17 @@ def test_a_given_run_id_starts_every_reference(start_target, tmp_path):
 def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_target, tmp_path):
     target, other = start_target(), start_target()
     log = tmp_path / "traces.jsonl"
-    port = free_port()
-    master = subprocess.Popen(
-        locust_command("-f", str(SCENARIO), "--headless", "--only-summary", "--master", "--master-bind-host",
-                       "127.0.0.1", "--master-bind-port", str(port), "--expect-workers", "2",
-                       "--expect-workers-max-wait", "30", "--host", target.url, "--tideways-trace-rate", "30",
-                       "--tideways-trace-log", str(log), "-u", "4", "-r", "4", "-t", "4s", "--stop-timeout", "10",
-                       "HttpScenario"),
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    workers = [
-        subprocess.Popen(
-            locust_command("-f", str(SCENARIO), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)),
-            env=locust_env(OTHER_ORIGIN=other.url),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(2)
-    ]
-    try:
-        _, stderr = master.communicate(timeout=90)
-    finally:
-        for process in [master, *workers]:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=20)
-    assert master.returncode == 0, stderr
+    result = run_master_and_workers(
+        SCENARIO,
+        ["--host", target.url, "--tideways-trace-rate", "30", "--tideways-trace-log", str(log), *SHORT, "HttpScenario"],
+        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
+        [],
+        locust_env(OTHER_ORIGIN=other.url),
+    )
+    assert result.returncode == 0, result.stderr
     records = read_log(log)
     check_log_against_target(records, target)
-    assert int(summary_of(stderr).group(2)) == len(records)
+    assert int(summary_of(result.stderr).group(2)) == len(records)
     assert len({record["worker"] for record in records}) == 2, "each record names its worker"
 
 
@@ -222,11 +192,7 @@ def test_web_ui_shows_the_tideways_figures_live(start_target):
     )  # fmt: skip
 
     def fetch(path: str) -> str:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-                return response.read().decode()
-        except OSError:
-            return ""
+        return http_get(f"http://127.0.0.1:{port}{path}")
 
     def traced_figures():
         stats = fetch("/stats/requests")
