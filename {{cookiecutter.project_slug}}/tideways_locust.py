@@ -28,6 +28,7 @@ signed when it is sent.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import hmac
 import itertools
@@ -39,10 +40,11 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import requests
 from locust import FastHttpUser, HttpUser, events
 from locust.runners import WorkerRunner
 
@@ -71,6 +73,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _REPORT_KEY = "tideways_traces"
 
+Headers = Mapping[str, str] | None
+
 # Where this process's reference ids come from: one token a process, one count a request.
 _PROCESS_TOKEN = secrets.token_hex(4)
 _REF_NUMBERS = itertools.count(1)
@@ -80,11 +84,13 @@ _USER_NUMBERS = itertools.count(1)
 class TidewaysSigner:
     """Builds ``X-Tideways-Profiler`` values for one API key."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_expires", "_header", "_key")
 
     def __init__(self, api_key: str) -> None:
         # Tideways keys the HMAC with the hex MD5 of the API key, not with the key.
         self._key = hashlib.md5(api_key.encode("utf-8")).hexdigest().encode("ascii")
+        self._expires = 0
+        self._header = ""
 
     def header(self, expires: int, method: str = "", user: str = "") -> str:
         """The header value for a trace that may start until Unix time ``expires``."""
@@ -93,8 +99,23 @@ class TidewaysSigner:
         return f"{message}&hash={digest}"
 
     def fresh_header(self, ttl: int = DEFAULT_TTL) -> str:
-        """A header valid from now for ``ttl`` seconds."""
-        return self.header(int(time.time()) + ttl)
+        """A header valid from now for ``ttl`` seconds.
+
+        The header depends only on the key and the expiry second, so all the
+        requests of one second get the value that signing each of them would
+        give: it is computed once a second, not once a request.
+        """
+        expires = int(time.time()) + ttl
+        if expires != self._expires:
+            self._header = self.header(expires)
+            self._expires = expires
+        return self._header
+
+
+@functools.lru_cache(maxsize=16)
+def _signer(api_key: str) -> TidewaysSigner:
+    """One signer a key, shared by the users of a process."""
+    return TidewaysSigner(api_key)
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -243,12 +264,14 @@ class _Tracer:
         self.rate = settings.rate
         self._ttl = settings.ttl
         self._ref_prefix = f"{settings.run}-{_PROCESS_TOKEN}-"
-        self._signer = TidewaysSigner(settings.api_key) if settings.api_key and self.rate > 0 else None
+        self._signer = _signer(settings.api_key) if settings.api_key and self.rate > 0 else None
         self._origin = _origin(host or "")
         user_number = next(_USER_NUMBERS)
         self._random = random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")
         # Set by tidewaysProfilingHeaders(): the next request was sampled already.
         self._decided = False
+        # Trace headers on their way to requests' prepared request.
+        self._pending: dict | None = None
 
     def _sampled(self) -> bool:
         return self._signer is not None and self._random.random() * 100.0 < self.rate
@@ -270,32 +293,56 @@ class _Tracer:
         self._decided = True
         return self._trace_headers() if self._sampled() else {}
 
-    def prepare(self, url, headers: Mapping[str, str] | None) -> tuple[Mapping[str, str] | None, str | None]:
-        """The headers to send and, for a traced request, its reference id."""
+    def prepare(self, url, headers: Headers) -> tuple[Headers, dict[str, str] | None, str | None]:
+        """The caller's headers to send, the trace headers to add, and a traced request's reference id."""
         decided, self._decided = self._decided, False
         if headers and any(name.lower() == _PROFILER_LOWER for name in headers):
             if not self._same_origin(url):
-                return {k: v for k, v in headers.items() if k.lower() not in (_PROFILER_LOWER, _REF_LOWER)}, None
+                return {k: v for k, v in headers.items() if k.lower() not in (_PROFILER_LOWER, _REF_LOWER)}, None, None
             ref = next((v for k, v in headers.items() if k.lower() == _REF_LOWER), None)
             if ref is None:  # signed elsewhere: give it an id so it can be found
                 ref = f"{self._ref_prefix}{next(_REF_NUMBERS)}"
-                headers = {**headers, REF_HEADER: ref}
-            return headers, ref  # signed by tidewaysProfilingHeaders(): never sign twice
+                return headers, {REF_HEADER: ref}, ref
+            return headers, None, ref  # signed by tidewaysProfilingHeaders(): never sign twice
         if decided or not self._sampled() or not self._same_origin(url):
-            return headers, None
-        traced = dict(headers) if headers else {}
-        traced.update(self._trace_headers())
-        return traced, traced[REF_HEADER]
+            return headers, None, None
+        added = self._trace_headers()
+        return headers, added, added[REF_HEADER]
 
-    def wrap(self, send: Callable) -> Callable:
+    def install(self, client) -> None:
+        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``prepare``."""
+        send = client.request
+        # requests merges any headers= passed with the session's, which costs more than
+        # the trace itself; its sessions get the trace headers on the prepared request.
+        on_prepared = isinstance(client, requests.Session)
+        if on_prepared:
+            prepare_request = client.prepare_request
+
+            def prepare_with_trace_headers(request):
+                prepared = prepare_request(request)
+                if self._pending is not None:
+                    prepared.headers.update(self._pending)
+                    self._pending = None
+                return prepared
+
+            client.prepare_request = prepare_with_trace_headers
+
         def request(method, url, *args, headers=None, **kwargs):
-            headers, ref = self.prepare(url, headers)
+            headers, added, ref = self.prepare(url, headers)
             if ref is not None:
                 kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
-            return send(method, url, *args, headers=headers, **kwargs)
+            if added is None:
+                return send(method, url, *args, headers=headers, **kwargs)
+            if not on_prepared:
+                return send(method, url, *args, headers={**headers, **added} if headers else added, **kwargs)
+            self._pending = added
+            try:
+                return send(method, url, *args, headers=headers, **kwargs)
+            finally:
+                self._pending = None
 
         request.__doc__ = send.__doc__
-        return request
+        client.request = request
 
 
 class _TidewaysUserMixin:
@@ -303,13 +350,14 @@ class _TidewaysUserMixin:
 
     Locust builds the client inside ``User.__init__`` and offers no way to pick
     its class. Both of its clients send every verb (and ``rest()``) through
-    ``client.request()``, so wrapping that one method sees every request.
+    ``client.request()``, so wrapping that one method of the user's own client
+    sees every request.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._tideways = _Tracer(self.environment.parsed_options, self.host)
-        self.client.request = self._tideways.wrap(self.client.request)
+        self._tideways.install(self.client)
 
     def tidewaysProfilingHeaders(self) -> dict[str, str]:  # noqa: N802 - Tideways' documented name
         """The trace headers for a sampled request, else ``{}``.
@@ -342,7 +390,9 @@ class TraceReport:
     def __init__(self, environment) -> None:
         self.environment = environment
         self.traced = 0
-        self.pending: list[dict] = []  # on a worker: records not yet reported to the master
+        self.keep_records = False  # only a trace log needs them; counting is cheaper
+        self.pending_count = 0  # on a worker: traced requests not yet reported to the master
+        self.pending: list[dict] = []  # ... and their records, when kept
         self.log_path = ""
         self._log = None
 
@@ -355,18 +405,20 @@ class TraceReport:
         if path:
             self._log = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
 
-    def add(self, records: list[dict]) -> None:
+    def add(self, count: int, records: list[dict]) -> None:
         if self.is_worker:
+            self.pending_count += count
             self.pending.extend(records)
             return
-        self.traced += len(records)
-        if self._log is not None:
+        self.traced += count
+        if self._log is not None and records:
             self._log.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
             self._log.flush()  # a run that is stopped or crashes keeps every record it reported
 
-    def take_pending(self) -> list[dict]:
-        records, self.pending = self.pending, []
-        return records
+    def take_pending(self) -> dict:
+        report = {"count": self.pending_count, "records": self.pending}
+        self.pending_count, self.pending = 0, []
+        return report
 
     def close(self) -> None:
         if self._log is not None:
@@ -395,9 +447,16 @@ class TraceReport:
 
     # -- listeners, registered on the environment at init --
 
+    def on_test_start(self, environment, **_kwargs) -> None:
+        # On a worker, the master's options (the trace log among them) have arrived now.
+        self.keep_records = bool(getattr(environment.parsed_options, "tideways_trace_log", ""))
+
     def on_request(self, request_type, name, response_time, response, context, url=None, **_kwargs) -> None:
         ref = context.get("tideways_ref") if context else None
         if ref is None:
+            return
+        if not self.keep_records:
+            self.add(1, [])
             return
         parts = urlsplit(url or "")
         record = {
@@ -410,16 +469,16 @@ class TraceReport:
             "ref": ref,
             "worker": "local",
         }
-        self.add([record])
+        self.add(1, [record])
 
     def on_report_to_master(self, client_id, data, **_kwargs) -> None:
         data[_REPORT_KEY] = self.take_pending()
 
     def on_worker_report(self, client_id, data, **_kwargs) -> None:
-        records = data.get(_REPORT_KEY) or []
-        for record in records:
+        report = data.get(_REPORT_KEY) or {"count": 0, "records": []}
+        for record in report["records"]:
             record["worker"] = client_id
-        self.add(records)
+        self.add(report["count"], report["records"])
 
     def on_reset_stats(self, **_kwargs) -> None:
         self.traced = 0
@@ -433,6 +492,7 @@ class TraceReport:
 @events.init.add_listener
 def _on_init(environment, **_kwargs) -> None:
     report = environment.tideways_report = TraceReport(environment)
+    environment.events.test_start.add_listener(report.on_test_start)
     environment.events.request.add_listener(report.on_request)
     environment.events.quitting.add_listener(report.on_quitting)
     if report.is_worker:

@@ -110,7 +110,8 @@ HOST = "https://shop.example.com"
 
 def headers_for(tracer: _Tracer, url, headers):
     """The headers a request is sent with."""
-    return tracer.prepare(url, headers)[0]
+    sent, added, _ref = tracer.prepare(url, headers)
+    return {**(sent or {}), **added} if added else sent
 
 
 def test_traced_request_gets_a_valid_header_and_keeps_caller_headers():
@@ -145,7 +146,8 @@ def test_explicit_header_is_not_signed_twice():
     explicit = tracer.explicit_headers()
     assert headers_for(tracer, "/x", {**explicit})[PROFILER_HEADER] == explicit[PROFILER_HEADER]
     signed_elsewhere = {PROFILER_HEADER.lower(): explicit[PROFILER_HEADER]}
-    sent, ref = tracer.prepare("/x", signed_elsewhere)
+    sent = headers_for(tracer, "/x", signed_elsewhere)
+    ref = sent[REF_HEADER]
     assert sent[PROFILER_HEADER.lower()] == explicit[PROFILER_HEADER]
     assert sent[REF_HEADER] == ref, "a header signed elsewhere still gets an id to find it by"
 
@@ -179,16 +181,16 @@ def test_traced_requests_carry_a_unique_reference_id_that_starts_with_the_run_id
     tracer = _Tracer(SimpleNamespace(**vars(options()), tideways_run="run-42"), HOST)
     refs = []
     for _ in range(100):
-        headers, ref = tracer.prepare("/x", None)
-        assert headers[REF_HEADER] == ref
+        _sent, added, ref = tracer.prepare("/x", None)
+        assert added[REF_HEADER] == ref
         refs.append(ref)
     assert len(set(refs)) == 100
     assert all(ref.startswith("run-42-") for ref in refs)
 
 
 def test_untraced_requests_carry_neither_header():
-    headers, ref = _Tracer(options(rate=0.0), HOST).prepare("/x", {"X-Caller": "kept"})
-    assert headers == {"X-Caller": "kept"} and ref is None
+    sent, added, ref = _Tracer(options(rate=0.0), HOST).prepare("/x", {"X-Caller": "kept"})
+    assert sent == {"X-Caller": "kept"} and added is None and ref is None
 
 
 def test_ttl_sets_how_long_the_signature_stays_valid():
@@ -202,7 +204,7 @@ def test_ttl_sets_how_long_the_signature_stays_valid():
 def traced_pattern(seed, monkeypatch, count=300) -> list[bool]:
     monkeypatch.setattr(tideways_locust, "_USER_NUMBERS", itertools.count(1))
     tracer = _Tracer(SimpleNamespace(**vars(options(rate=20.0)), tideways_trace_seed=seed), HOST)
-    return [tracer.prepare("/x", None)[1] is not None for _ in range(count)]
+    return [tracer.prepare("/x", None)[2] is not None for _ in range(count)]
 
 
 def test_a_seed_reproduces_which_requests_are_traced(monkeypatch):
@@ -243,3 +245,10 @@ def test_new_options_refuse_bad_values_naming_them(parse, bad, allowed):
     with pytest.raises(argparse.ArgumentTypeError) as error:
         parse(bad)
     assert repr(bad) in str(error.value) and allowed in str(error.value)
+
+
+def test_fresh_header_equals_signing_at_that_second(monkeypatch):
+    signer = TidewaysSigner("foo")
+    for now in (1700000000.1, 1700000000.9, 1700000001.0, 1700000500.5):
+        monkeypatch.setattr(tideways_locust.time, "time", lambda now=now: now)
+        assert signer.fresh_header(30) == TidewaysSigner("foo").header(int(now) + 30)
