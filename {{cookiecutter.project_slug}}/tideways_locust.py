@@ -44,8 +44,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import requests
 from locust import FastHttpUser, HttpUser, events
+from locust.clients import HttpSession
 from locust.runners import WorkerRunner
 
 __all__ = [
@@ -314,7 +314,7 @@ class _Tracer:
         send = client.request
         # requests merges any headers= passed with the session's, which costs more than
         # the trace itself; its sessions get the trace headers on the prepared request.
-        on_prepared = isinstance(client, requests.Session)
+        on_prepared = isinstance(client, HttpSession)
         if on_prepared:
             prepare_request = client.prepare_request
 

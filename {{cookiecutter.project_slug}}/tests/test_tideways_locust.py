@@ -252,3 +252,16 @@ def test_fresh_header_equals_signing_at_that_second(monkeypatch):
     for now in (1700000000.1, 1700000000.9, 1700000001.0, 1700000500.5):
         monkeypatch.setattr(tideways_locust.time, "time", lambda now=now: now)
         assert signer.fresh_header(30) == TidewaysSigner("foo").header(int(now) + 30)
+
+
+def test_the_module_imports_first_in_a_fresh_interpreter():
+    """Scripts may import it before Locust: it must not import requests before Locust patches ssl."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import tideways_locust"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
