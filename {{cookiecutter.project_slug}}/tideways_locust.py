@@ -293,8 +293,13 @@ class _Tracer:
         self._decided = True
         return self._trace_headers() if self._sampled() else {}
 
-    def prepare(self, url, headers: Headers) -> tuple[Headers, dict[str, str] | None, str | None]:
-        """The caller's headers to send, the trace headers to add, and a traced request's reference id."""
+    def prepare(
+        self, url, headers: Headers, sampled: bool | None = None
+    ) -> tuple[Headers, dict[str, str] | None, str | None]:
+        """The caller's headers to send, the trace headers to add, and a traced request's reference id.
+
+        ``sampled`` is the sampling decision when the caller drew it already.
+        """
         decided, self._decided = self._decided, False
         if headers and any(name.lower() == _PROFILER_LOWER for name in headers):
             if not self._same_origin(url):
@@ -304,7 +309,7 @@ class _Tracer:
                 ref = f"{self._ref_prefix}{next(_REF_NUMBERS)}"
                 return headers, {REF_HEADER: ref}, ref
             return headers, None, ref  # signed by tidewaysProfilingHeaders(): never sign twice
-        if decided or not self._sampled() or not self._same_origin(url):
+        if decided or not (self._sampled() if sampled is None else sampled) or not self._same_origin(url):
             return headers, None, None
         added = self._trace_headers()
         return headers, added, added[REF_HEADER]
@@ -328,7 +333,12 @@ class _Tracer:
             client.prepare_request = prepare_with_trace_headers
 
         def request(method, url, *args, headers=None, **kwargs):
-            headers, added, ref = self.prepare(url, headers)
+            if headers is None and not self._decided:  # the common case, kept short
+                if not self._sampled():
+                    return send(method, url, *args, **kwargs)
+                headers, added, ref = self.prepare(url, None, sampled=True)
+            else:
+                headers, added, ref = self.prepare(url, headers)
             if ref is not None:
                 kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
             if added is None:
@@ -398,19 +408,25 @@ class TraceReport:
 
     @property
     def is_worker(self) -> bool:
-        return isinstance(self.environment.runner, WorkerRunner)
+        return isinstance(getattr(self.environment, "runner", None), WorkerRunner)
 
     def open_log(self, path: str) -> None:
         self.log_path = path
         if path:
             self._log = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
 
-    def add(self, count: int, records: list[dict]) -> None:
+    def count(self, traced: int) -> None:
+        """Count traced requests as Locust reports them done, like its own statistics."""
         if self.is_worker:
-            self.pending_count += count
+            self.pending_count += traced
+        else:
+            self.traced += traced
+
+    def add(self, records: list[dict]) -> None:
+        """Keep the records of traced requests: the master's log, or a worker's next report."""
+        if self.is_worker:
             self.pending.extend(records)
             return
-        self.traced += count
         if self._log is not None and records:
             self._log.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
             self._log.flush()  # a run that is stopped or crashes keeps every record it reported
@@ -455,8 +471,8 @@ class TraceReport:
         ref = context.get("tideways_ref") if context else None
         if ref is None:
             return
+        self.count(1)
         if not self.keep_records:
-            self.add(1, [])
             return
         parts = urlsplit(url or "")
         record = {
@@ -469,7 +485,7 @@ class TraceReport:
             "ref": ref,
             "worker": "local",
         }
-        self.add(1, [record])
+        self.add([record])
 
     def on_report_to_master(self, client_id, data, **_kwargs) -> None:
         data[_REPORT_KEY] = self.take_pending()
@@ -478,7 +494,8 @@ class TraceReport:
         report = data.get(_REPORT_KEY) or {"count": 0, "records": []}
         for record in report["records"]:
             record["worker"] = client_id
-        self.add(report["count"], report["records"])
+        self.count(report["count"])
+        self.add(report["records"])
 
     def on_reset_stats(self, **_kwargs) -> None:
         self.traced = 0

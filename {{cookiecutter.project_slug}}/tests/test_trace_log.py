@@ -85,6 +85,9 @@ def test_a_given_run_id_starts_every_reference(start_target, tmp_path):
     assert result.returncode == 0, result.stderr
     refs = [r["headers"]["x-tideways-ref"] for r in target.records()]
     assert refs and all(re.fullmatch(r"ci-4711-[0-9a-f]{8}-\d+", ref) for ref in refs)
+    sent, traced, *_ = summary_of(result.stderr).groups()
+    assert int(traced) == len(refs), "without a trace log the summary still counts every traced request"
+    assert int(sent) == len(target.records()) + len(other.records())
 
 
 def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_target, tmp_path):
