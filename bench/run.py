@@ -17,7 +17,9 @@
    with no wait; the same four clients with 1,000 users for peak memory; and,
    in the same rounds, each traced configuration side by side with its plain
    baseline (two Locust processes at once on core 0), plus each plain one
-   beside itself as a control;
+   beside itself as a control, and plain Locust sending the same two headers
+   as its session's headers (``headers.py``) beside plain Locust: what the
+   headers cost with no runtime at all;
 5. profiles with py-spy, beside plain Locust, the configurations that missed a goal;
 6. writes ``results.md``, ``results.json`` and ``chart.png`` (``bench/results/``,
    or ``bench/results/quick/`` for ``--quick``), and prints the goals' table.
@@ -104,6 +106,12 @@ class Config:
     locustfile: str
     trace_rate: float | None  # None: plain Locust, tideways_locust not imported
     kind: str = "throughput"  # or "memory"
+    headers_only: bool = False  # plain Locust sending the trace headers itself: only side by side
+
+    @property
+    def expected_traced(self) -> float | None:
+        """The percentage of responses that should say ``traced``."""
+        return 100.0 if self.headers_only else self.trace_rate
 
 
 def _configs() -> list[Config]:
@@ -137,11 +145,24 @@ def _configs() -> list[Config]:
                             kind,
                         )
                     )
+    for client, short in (("HttpUser", "http"), ("FastHttpUser", "fast")):
+        configs.append(
+            Config(
+                f"{short}_headers",
+                f"plain {client} with the two headers as session headers",
+                client,
+                f"Headers{client}",
+                "headers.py",
+                None,
+                headers_only=True,
+            )
+        )
     return configs
 
 
 CONFIGS = _configs()
 CONFIG_BY_KEY = {config.key: config for config in CONFIGS}
+ALONE = [config for config in CONFIGS if not config.headers_only]  # the configurations also run alone
 
 
 @dataclass(frozen=True)
@@ -162,7 +183,7 @@ class Pair:
 PAIRS = [
     Pair(f"{client}_{what}", f"{client}_plain", f"{client}_{'plain' if what == 'aa' else what}")
     for client in ("http", "fast")
-    for what in ("aa", "1", "100")
+    for what in ("aa", "1", "100", "headers")
 ]
 PAIR_BY_KEY = {pair.key: pair for pair in PAIRS}
 
@@ -806,7 +827,7 @@ class Bench:
         run.traced = traced_count(run.requests, content)
         if run.failures:
             run.problems.append(f"{run.failures} of {run.requests} requests failed")
-        if problem := check_traced(config.trace_rate, run.requests, run.traced):
+        if problem := check_traced(config.expected_traced, run.requests, run.traced):
             run.problems.append(problem)
         window = measure_window(per_second, samples, 0 if memory else self.settings.warmup, bounds)
         if window is None:
@@ -1450,8 +1471,12 @@ def control_range(pairs: dict) -> str:
     return f"came out between {min(ratios):.3f} and {max(ratios):.3f}" if ratios else "was not measured"
 
 
+LIBRARIES = {"http": "requests, urllib3 and http.client", "fast": "geventhttpclient"}
+
+
 def analysis(pairs: dict, header: dict, goals: list[dict]) -> list[str]:
-    """The measured cost against what the runtime's own code takes when timed alone."""
+    """The measured cost, split into what the two headers cost Locust's HTTP library
+    (the headers pair: plain Locust sending them itself) and what the runtime's code adds."""
     lines = []
     controls = []
     for client, name in (("http", "HttpUser"), ("fast", "FastHttpUser")):
@@ -1459,19 +1484,33 @@ def analysis(pairs: dict, header: dict, goals: list[dict]) -> list[str]:
         ratios = [ratio for ratio in control.get("ratios", []) if ratio is not None]
         if ratios:
             controls.append(f"plain {name} beside itself {min(ratios):.3f} to {max(ratios):.3f}")
+        floor = pairs.get(f"{client}_headers", {}).get("ratio")
+        if floor is not None:
+            lines.append(
+                f"- {name}, the headers alone: plain {name} sending the same two headers on every request as "
+                f"its session's own headers (the cheapest way it offers), with no runtime, reaches {floor:.3f} "
+                f"of plain {name}. That is what two more headers cost in Locust and {LIBRARIES[client]} "
+                "(merging, checking and sending them), whoever adds them: every traced request pays it."
+            )
         for rate in ("1", "100"):
             data = pairs.get(f"{client}_{rate}", {})
             base, ratio = data.get("base_cpu_us"), data.get("ratio")
             timed = header.get(f"request_{rate}", {}).get("best_us")
             if base is None or ratio is None or timed is None:
                 continue
-            outside = base / ratio - base - timed
-            lines.append(
+            text = (
                 f"- {name} at {rate}: the runtime's code timed alone ({timed:.2f} µs a request) predicts "
-                f"{base / (base + timed):.3f}; measured {ratio:.3f}, so about {max(outside, 0):.1f} µs a request "
-                "go elsewhere: the same code is slower under load (cold caches), and Locust and its HTTP library "
-                "do more for what the runtime adds (headers, a request listener). See Profiles."
+                f"{base / (base + timed):.3f} without the headers' own cost; measured {ratio:.3f}."
             )
+            if floor is not None:
+                # At rate r, r % of the requests pay the headers' cost.
+                headers_share = (1 - floor) * float(rate) / 100
+                text += (
+                    f" The headers account for {headers_share:.1%} of requests/s at this rate, the runtime's "
+                    f"code for about {max(1 - ratio - headers_share, 0):.1%} (the same code runs slower under "
+                    "load than timed alone: cold caches)."
+                )
+            lines.append(text)
     if controls:
         lines.insert(0, f"- resolution: {'; '.join(controls)} (A/A, per round).")
     missed = [row["measure"] for row in goals if row["passed"] is False]
@@ -1651,7 +1690,7 @@ def bake(work: Path) -> Path:
 
 def schedule(rounds: int) -> Iterator[tuple[int, Config | Pair]]:
     """Every configuration alone and every pair once a round, forwards in odd rounds, backwards in even ones."""
-    everything: list[Config | Pair] = [*CONFIGS, *PAIRS]
+    everything: list[Config | Pair] = [*ALONE, *PAIRS]
     for round_no in range(1, rounds + 1):
         for item in everything if round_no % 2 else list(reversed(everything)):
             yield round_no, item
@@ -1685,7 +1724,7 @@ def main(argv: list[str] | None = None) -> int:
         header = bench.header_cost()
         runs: list[Run] = []
         pair_runs: list[PairRun] = []
-        total = settings.rounds * (len(CONFIGS) + len(PAIRS))
+        total = settings.rounds * (len(ALONE) + len(PAIRS))
         for index, (round_no, item) in enumerate(schedule(settings.rounds), start=1):
             prefix = f"[{index}/{total}] round {round_no}: {item.label}"
             if isinstance(item, Pair):

@@ -54,9 +54,11 @@ def test_every_configuration_and_pair_runs_once_a_round_in_alternating_order():
     order = list(bench.schedule(2))
     first = [item.key for round_no, item in order if round_no == 1]
     second = [item.key for round_no, item in order if round_no == 2]
-    assert first == [config.key for config in bench.CONFIGS] + [pair.key for pair in bench.PAIRS]
+    alone = [config.key for config in bench.CONFIGS if not config.headers_only]
+    assert first == alone + [pair.key for pair in bench.PAIRS]
     assert second == first[::-1]
     assert {"http_plain", "http_1", "http_100", "fast_plain", "fast_1", "fast_100"} <= set(first)
+    assert not {"http_headers", "fast_headers"} & set(alone), "the headers-only runs are only measured side by side"
 
 
 def test_each_traced_configuration_runs_beside_its_plain_baseline_and_each_baseline_beside_itself():
@@ -68,17 +70,35 @@ def test_each_traced_configuration_runs_beside_its_plain_baseline_and_each_basel
         ("fast_plain", "fast_plain"),
         ("fast_plain", "fast_1"),
         ("fast_plain", "fast_100"),
+        ("http_plain", "http_headers"),
+        ("fast_plain", "fast_headers"),
     }
     assert bench.PAIR_BY_KEY["fast_100"].label == "FastHttpTidewaysUser at 100 beside plain FastHttpUser"
+    assert bench.PAIR_BY_KEY["fast_headers"].label == (
+        "plain FastHttpUser with the two headers as session headers beside plain FastHttpUser"
+    )
     assert bench.PAIR_BY_KEY["http_aa"].label == "plain HttpUser beside itself"
 
 
 def test_plain_configurations_never_import_the_runtime():
-    plain = (bench.LOCUSTFILES / "plain.py").read_text()
-    assert not re.search(r"^\s*(from|import) tideways", plain, re.MULTILINE)
+    for name in ("plain.py", "headers.py"):
+        source = (bench.LOCUSTFILES / name).read_text()
+        assert not re.search(r"^\s*(from|import) tideways", source, re.MULTILINE)
     for config in bench.CONFIGS:
-        assert (config.trace_rate is None) == (config.locustfile == "plain.py")
+        expected = "headers.py" if config.headers_only else "plain.py"
+        assert (config.trace_rate is None) == (config.locustfile == expected)
         assert f"class {config.user_class}(" in (bench.LOCUSTFILES / config.locustfile).read_text()
+
+
+def test_the_headers_only_runs_send_both_headers_and_are_checked_for_it(tmp_path):
+    source = (bench.LOCUSTFILES / "headers.py").read_text()
+    assert '"X-Tideways-Profiler"' in source and '"X-Tideways-Ref"' in source
+    config = bench.CONFIG_BY_KEY["fast_headers"]
+    assert config.trace_rate is None and config.expected_traced == 100.0
+    target = bench.Target("http://127.0.0.1:8123", 8123, process=None)
+    runner = bench.Bench(bench.parse_args(["--quick"]), Path("python"), tmp_path, tmp_path, target, bench.Children())
+    command = runner.locust_command(config, 20, 5, tmp_path / "stats")
+    assert "--tideways-trace-rate" not in command and command[-1] == "HeadersFastHttpUser"
 
 
 def test_nginx_listens_on_loopback_only(tmp_path):
@@ -169,6 +189,7 @@ def _measured(round_ratios):
         pair_runs += [_pair_run("http_aa", round_no, plain, plain * 1.001)]
         pair_runs += [_pair_run("http_1", round_no, plain, plain * ratio_1)]
         pair_runs += [_pair_run("http_100", round_no, plain, plain * ratio_100)]
+        pair_runs += [_pair_run("http_headers", round_no, plain, plain * 0.97)]
     return runs, pair_runs
 
 
@@ -200,6 +221,11 @@ def test_goals_are_median_ratios_side_by_side_with_each_round_and_runs_alone_bes
     )
     assert analysis[0].startswith("- resolution: plain HttpUser beside itself 1.001 to 1.001")
     assert any("HttpUser at 100" in line and "measured 0.960" in line for line in analysis)
+    assert any("the headers alone" in line and "reaches 0.970 of plain HttpUser" in line for line in analysis)
+    # at 100 every request pays the headers' 3 %, the runtime the remaining 1 %; at 1 the headers' 0.03 %
+    assert any(line.startswith("- HttpUser at 100") and "headers account for 3.0%" in line
+               and "code for about 1.0%" in line for line in analysis)  # fmt: skip
+    assert any(line.startswith("- HttpUser at 1:") and "headers account for 0.0%" in line for line in analysis)
 
 
 def test_the_header_goal_falls_back_to_the_signer_when_the_decision_path_is_gone():

@@ -259,12 +259,15 @@ def _origin(url: str) -> tuple[str, str, int] | None:
 class _Tracer:
     """Decides for each request of one user whether it carries a profiling header."""
 
-    def __init__(self, options, host: str | None) -> None:
+    def __init__(self, options, host: str | None, report: TraceReport | None = None) -> None:
         settings = _Settings(options)
         self.rate = settings.rate
+        self.report = report if report is not None else TraceReport(None)
         self._ttl = settings.ttl
         self._ref_prefix = f"{settings.run}-{_PROCESS_TOKEN}-"
         self._signer = _signer(settings.api_key) if settings.api_key and self.rate > 0 else None
+        # A request is traced when a draw from [0, 1) falls below this; 0 traces nothing.
+        self._threshold = self.rate / 100.0 if self._signer is not None else 0.0
         self._origin = _origin(host or "")
         user_number = next(_USER_NUMBERS)
         self._random = random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")
@@ -274,7 +277,7 @@ class _Tracer:
         self._pending: dict | None = None
 
     def _sampled(self) -> bool:
-        return self._signer is not None and self._random.random() * 100.0 < self.rate
+        return self._random.random() < self._threshold
 
     def _same_origin(self, url) -> bool:
         if isinstance(url, bytes):
@@ -293,13 +296,8 @@ class _Tracer:
         self._decided = True
         return self._trace_headers() if self._sampled() else {}
 
-    def prepare(
-        self, url, headers: Headers, sampled: bool | None = None
-    ) -> tuple[Headers, dict[str, str] | None, str | None]:
-        """The caller's headers to send, the trace headers to add, and a traced request's reference id.
-
-        ``sampled`` is the sampling decision when the caller drew it already.
-        """
+    def prepare(self, url, headers: Headers) -> tuple[Headers, dict[str, str] | None, str | None]:
+        """The caller's headers to send, the trace headers to add, and a traced request's reference id."""
         decided, self._decided = self._decided, False
         if headers and any(name.lower() == _PROFILER_LOWER for name in headers):
             if not self._same_origin(url):
@@ -309,47 +307,70 @@ class _Tracer:
                 ref = f"{self._ref_prefix}{next(_REF_NUMBERS)}"
                 return headers, {REF_HEADER: ref}, ref
             return headers, None, ref  # signed by tidewaysProfilingHeaders(): never sign twice
-        if decided or not (self._sampled() if sampled is None else sampled) or not self._same_origin(url):
+        if decided or not self._sampled() or not self._same_origin(url):
             return headers, None, None
         added = self._trace_headers()
         return headers, added, added[REF_HEADER]
 
     def install(self, client) -> None:
-        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``prepare``."""
+        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``prepare``.
+
+        Every request pays for the wrapper, so its common cases are kept short: a request
+        without headers that the draw leaves untraced goes straight on; a traced one is
+        counted once Locust has reported it, and carries its id in Locust's request
+        ``context`` only when a trace log wants a record of it.
+        """
         send = client.request
-        # requests merges any headers= passed with the session's, which costs more than
-        # the trace itself; its sessions get the trace headers on the prepared request.
-        on_prepared = isinstance(client, HttpSession)
-        if on_prepared:
+        draw = self._random.random
+        threshold = self._threshold
+        same_origin = self._same_origin
+        fresh_header = self._signer.fresh_header if self._signer is not None else None
+        ttl = self._ttl
+        ref_prefix = self._ref_prefix
+        ref_numbers = _REF_NUMBERS
+        report = self.report
+        add_headers = None
+        if isinstance(client, HttpSession):
+            # requests merges any headers= passed with the session's, which costs more than the
+            # trace itself, so a traced request gets its headers on requests' prepared request:
+            # a hook in front of prepare_request, put on for that request only, takes itself
+            # off at its first call, before the request is sent (nothing yields in between).
             prepare_request = client.prepare_request
 
-            def prepare_with_trace_headers(request):
+            def add_headers(request):
+                del client.prepare_request
                 prepared = prepare_request(request)
                 if self._pending is not None:
                     prepared.headers.update(self._pending)
                     self._pending = None
                 return prepared
 
-            client.prepare_request = prepare_with_trace_headers
-
         def request(method, url, *args, headers=None, **kwargs):
             if headers is None and not self._decided:  # the common case, kept short
-                if not self._sampled():
+                if draw() >= threshold or (url[:1] != "/" and not same_origin(url)):
                     return send(method, url, *args, **kwargs)
-                headers, added, ref = self.prepare(url, None, sampled=True)
+                ref = f"{ref_prefix}{next(ref_numbers)}"
+                added = {PROFILER_HEADER: fresh_header(ttl), REF_HEADER: ref}
             else:
                 headers, added, ref = self.prepare(url, headers)
-            if ref is not None:
+                if ref is None:
+                    return send(method, url, *args, headers=headers, **kwargs)
+            if report.keep_records:
                 kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
-            if added is None:
-                return send(method, url, *args, headers=headers, **kwargs)
-            if not on_prepared:
-                return send(method, url, *args, headers={**headers, **added} if headers else added, **kwargs)
-            self._pending = added
-            try:
-                return send(method, url, *args, headers=headers, **kwargs)
-            finally:
-                self._pending = None
+            if added is not None and add_headers is not None:
+                self._pending = added
+                client.prepare_request = add_headers
+                try:
+                    response = send(method, url, *args, headers=headers, **kwargs)
+                finally:
+                    self._pending = None
+            else:
+                if added is not None:
+                    headers = {**headers, **added} if headers else added
+                response = send(method, url, *args, headers=headers, **kwargs)
+            # Locust has reported the request now (a catch_response one when its block ends).
+            report.counted += 1
+            return response
 
         request.__doc__ = send.__doc__
         client.request = request
@@ -366,7 +387,8 @@ class _TidewaysUserMixin:
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._tideways = _Tracer(self.environment.parsed_options, self.host)
+        report = getattr(self.environment, "tideways_report", None)
+        self._tideways = _Tracer(self.environment.parsed_options, self.host, report)
         self._tideways.install(self.client)
 
     def tidewaysProfilingHeaders(self) -> dict[str, str]:  # noqa: N802 - Tideways' documented name
@@ -394,17 +416,24 @@ class FastHttpTidewaysUser(_TidewaysUserMixin, FastHttpUser):
 
 
 class TraceReport:
-    """What a run traced. Workers pass their records on with Locust's stats reports;
-    the master (or the only process) counts them and writes the trace log."""
+    """What a run traced, per process. The users' tracers count the traced requests;
+    workers pass their counts and records on with Locust's stats reports; the master
+    (or the only process) adds them up and writes the trace log."""
 
     def __init__(self, environment) -> None:
         self.environment = environment
-        self.traced = 0
+        self.counted = 0  # traced requests of this process's users, counted by their tracers
+        self.reported = 0  # on a worker: the part of counted already sent to the master
+        self.from_workers = 0  # on the master: what the workers reported
         self.keep_records = False  # only a trace log needs them; counting is cheaper
-        self.pending_count = 0  # on a worker: traced requests not yet reported to the master
-        self.pending: list[dict] = []  # ... and their records, when kept
+        self.pending: list[dict] = []  # on a worker: records not yet reported to the master
         self.log_path = ""
         self._log = None
+        self._listening = False
+
+    @property
+    def traced(self) -> int:
+        return self.counted + self.from_workers
 
     @property
     def is_worker(self) -> bool:
@@ -414,13 +443,6 @@ class TraceReport:
         self.log_path = path
         if path:
             self._log = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
-
-    def count(self, traced: int) -> None:
-        """Count traced requests as Locust reports them done, like its own statistics."""
-        if self.is_worker:
-            self.pending_count += traced
-        else:
-            self.traced += traced
 
     def add(self, records: list[dict]) -> None:
         """Keep the records of traced requests: the master's log, or a worker's next report."""
@@ -432,8 +454,8 @@ class TraceReport:
             self._log.flush()  # a run that is stopped or crashes keeps every record it reported
 
     def take_pending(self) -> dict:
-        report = {"count": self.pending_count, "records": self.pending}
-        self.pending_count, self.pending = 0, []
+        report = {"count": self.counted - self.reported, "records": self.pending}
+        self.reported, self.pending = self.counted, []
         return report
 
     def close(self) -> None:
@@ -465,14 +487,15 @@ class TraceReport:
 
     def on_test_start(self, environment, **_kwargs) -> None:
         # On a worker, the master's options (the trace log among them) have arrived now.
+        # Every request would pay for a request listener, so there is one only for a log.
         self.keep_records = bool(getattr(environment.parsed_options, "tideways_trace_log", ""))
+        if self.keep_records and not self._listening:
+            environment.events.request.add_listener(self.on_request)
+            self._listening = True
 
     def on_request(self, request_type, name, response_time, response, context, url=None, **_kwargs) -> None:
         ref = context.get("tideways_ref") if context else None
         if ref is None:
-            return
-        self.count(1)
-        if not self.keep_records:
             return
         parts = urlsplit(url or "")
         record = {
@@ -494,11 +517,11 @@ class TraceReport:
         report = data.get(_REPORT_KEY) or {"count": 0, "records": []}
         for record in report["records"]:
             record["worker"] = client_id
-        self.count(report["count"])
+        self.from_workers += report["count"]
         self.add(report["records"])
 
     def on_reset_stats(self, **_kwargs) -> None:
-        self.traced = 0
+        self.counted = self.from_workers = 0
 
     def on_quitting(self, environment, **_kwargs) -> None:
         if not self.is_worker and environment.parsed_options is not None:
@@ -510,7 +533,6 @@ class TraceReport:
 def _on_init(environment, **_kwargs) -> None:
     report = environment.tideways_report = TraceReport(environment)
     environment.events.test_start.add_listener(report.on_test_start)
-    environment.events.request.add_listener(report.on_request)
     environment.events.quitting.add_listener(report.on_quitting)
     if report.is_worker:
         environment.events.report_to_master.add_listener(report.on_report_to_master)
