@@ -257,7 +257,28 @@ def _origin(url: str) -> tuple[str, str, int] | None:
 
 
 class _Tracer:
-    """Decides for each request of one user whether it carries a profiling header."""
+    """Decides for each request of one user whether it carries a profiling header.
+
+    One a user, so its state is kept small (slots, no closures): a 1,000-user run
+    holds a thousand of them.
+    """
+
+    __slots__ = (
+        "_decided",
+        "_draw",
+        "_fresh_header",
+        "_origin",
+        "_pending",
+        "_prepare_request",
+        "_random",
+        "_ref_prefix",
+        "_send",
+        "_signer",
+        "_threshold",
+        "_ttl",
+        "rate",
+        "report",
+    )
 
     def __init__(self, options, host: str | None, report: TraceReport | None = None) -> None:
         settings = _Settings(options)
@@ -266,18 +287,21 @@ class _Tracer:
         self._ttl = settings.ttl
         self._ref_prefix = f"{settings.run}-{_PROCESS_TOKEN}-"
         self._signer = _signer(settings.api_key) if settings.api_key and self.rate > 0 else None
+        self._fresh_header = self._signer.fresh_header if self._signer is not None else None
         # A request is traced when a draw from [0, 1) falls below this; 0 traces nothing.
         self._threshold = self.rate / 100.0 if self._signer is not None else 0.0
         self._origin = _origin(host or "")
         user_number = next(_USER_NUMBERS)
         self._random = random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")
+        self._draw = self._random.random
         # Set by tidewaysProfilingHeaders(): the next request was sampled already.
         self._decided = False
         # Trace headers on their way to requests' prepared request.
         self._pending: dict | None = None
+        self._send = self._prepare_request = None
 
     def _sampled(self) -> bool:
-        return self._random.random() < self._threshold
+        return self._draw() < self._threshold
 
     def _same_origin(self, url) -> bool:
         if isinstance(url, bytes):
@@ -288,7 +312,7 @@ class _Tracer:
 
     def _trace_headers(self) -> dict[str, str]:
         return {
-            PROFILER_HEADER: self._signer.fresh_header(self._ttl),  # type: ignore[union-attr]
+            PROFILER_HEADER: self._fresh_header(self._ttl),  # type: ignore[misc]
             REF_HEADER: f"{self._ref_prefix}{next(_REF_NUMBERS)}",
         }
 
@@ -313,67 +337,60 @@ class _Tracer:
         return headers, added, added[REF_HEADER]
 
     def install(self, client) -> None:
-        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``prepare``.
-
-        Every request pays for the wrapper, so its common cases are kept short: a request
-        without headers that the draw leaves untraced goes straight on; a traced one is
-        counted once Locust has reported it, and carries its id in Locust's request
-        ``context`` only when a trace log wants a record of it.
-        """
-        send = client.request
-        draw = self._random.random
-        threshold = self._threshold
-        same_origin = self._same_origin
-        fresh_header = self._signer.fresh_header if self._signer is not None else None
-        ttl = self._ttl
-        ref_prefix = self._ref_prefix
-        ref_numbers = _REF_NUMBERS
-        report = self.report
-        add_headers = None
+        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``request``."""
+        self._send = client.request
+        client.request = self.request
         if isinstance(client, HttpSession):
             # requests merges any headers= passed with the session's, which costs more than the
-            # trace itself, so a traced request gets its headers on requests' prepared request:
-            # a hook in front of prepare_request, put on for that request only, takes itself
-            # off at its first call, before the request is sent (nothing yields in between).
-            prepare_request = client.prepare_request
+            # trace itself, so a traced request gets its headers on requests' prepared request.
+            self._prepare_request = client.prepare_request
+            client.prepare_request = self.prepare_request
 
-            def add_headers(request):
-                del client.prepare_request
-                prepared = prepare_request(request)
-                if self._pending is not None:
-                    prepared.headers.update(self._pending)
-                    self._pending = None
-                return prepared
+    def prepare_request(self, request):
+        """requests' ``Session.prepare_request``, plus the trace headers of the request being sent."""
+        prepared = self._prepare_request(request)  # type: ignore[misc]
+        if self._pending is not None:
+            prepared.headers.update(self._pending)
+            self._pending = None
+        return prepared
 
-        def request(method, url, *args, headers=None, **kwargs):
-            if headers is None and not self._decided:  # the common case, kept short
-                if draw() >= threshold or (url[:1] != "/" and not same_origin(url)):
-                    return send(method, url, *args, **kwargs)
-                ref = f"{ref_prefix}{next(ref_numbers)}"
-                added = {PROFILER_HEADER: fresh_header(ttl), REF_HEADER: ref}
-            else:
-                headers, added, ref = self.prepare(url, headers)
-                if ref is None:
-                    return send(method, url, *args, headers=headers, **kwargs)
-            if report.keep_records:
-                kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
-            if added is not None and add_headers is not None:
-                self._pending = added
-                client.prepare_request = add_headers
-                try:
-                    response = send(method, url, *args, headers=headers, **kwargs)
-                finally:
-                    self._pending = None
-            else:
-                if added is not None:
-                    headers = {**headers, **added} if headers else added
+    def request(self, method, url, *args, headers=None, **kwargs):
+        """Locust's ``client.request``, sampled for a trace.
+
+        Every request pays for this, so its common cases are kept short: a request without
+        headers that the draw leaves untraced goes straight on; a traced one is counted
+        once Locust has reported it, and carries its id in Locust's request ``context``
+        only when a trace log wants a record of it. Calls to send() without ``*args`` or
+        ``**kwargs`` run inline in Python 3.11+; with them, in a new C frame, which deepens
+        the stack that gevent copies at every switch of a user.
+        """
+        send = self._send
+        if headers is None and not self._decided:  # the common case, kept short
+            if self._draw() >= self._threshold or (url[:1] != "/" and not self._same_origin(url)):
+                return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
+            ref = f"{self._ref_prefix}{next(_REF_NUMBERS)}"
+            added = {PROFILER_HEADER: self._fresh_header(self._ttl), REF_HEADER: ref}
+        else:
+            headers, added, ref = self.prepare(url, headers)
+            if ref is None:
+                return send(method, url, *args, headers=headers, **kwargs)
+        report = self.report
+        if report.keep_records:
+            kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
+        if added is not None and self._prepare_request is not None:
+            self._pending = added  # taken by prepare_request() before anything yields
+        elif added is not None:
+            headers = {**headers, **added} if headers else added
+        try:
+            if args or kwargs:
                 response = send(method, url, *args, headers=headers, **kwargs)
-            # Locust has reported the request now (a catch_response one when its block ends).
-            report.counted += 1
-            return response
-
-        request.__doc__ = send.__doc__
-        client.request = request
+            else:
+                response = send(method, url, headers=headers)
+        finally:
+            self._pending = None
+        # Done: Locust has reported it (a catch_response request is reported when its block ends).
+        report.counted += 1
+        return response
 
 
 class _TidewaysUserMixin:

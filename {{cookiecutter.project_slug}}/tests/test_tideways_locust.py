@@ -12,6 +12,7 @@ import pytest
 from locust.argument_parser import get_parser
 
 import tideways_locust
+from tests.conftest import API_KEY
 from tests.target import verdict
 from tideways_locust import (
     DEFAULT_TTL,
@@ -265,3 +266,45 @@ def test_the_module_imports_first_in_a_fresh_interpreter():
         [sys.executable, "-c", "import tideways_locust"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def in_process_user(base, url: str, rate: float):
+    """A user of ``base`` in this process, its report, and nothing of Locust's runner."""
+    from locust import events
+    from locust.env import Environment
+
+    options = SimpleNamespace(tideways_apikey=API_KEY, tideways_trace_rate=rate)
+    environment = Environment(events=events, parsed_options=options, host=url)
+    environment.tideways_report = tideways_locust.TraceReport(environment)
+    user_class = type("InProcessUser", (base,), {"host": url, "abstract": False})
+    return user_class(environment), environment.tideways_report
+
+
+@pytest.mark.parametrize("base", ["HttpTidewaysUser", "FastHttpTidewaysUser"])
+def test_every_traced_request_is_counted_once_when_done(base, start_target):
+    target = start_target()
+    user, report = in_process_user(getattr(tideways_locust, base), target.url, 100.0)
+    user.client.get("/a")
+    user.client.post("/b", data="x", headers={"X-Caller": "kept"})
+    with user.client.get("/c", catch_response=True) as response:
+        response.success()
+    user.client.get("/d", headers=user.tidewaysProfilingHeaders())
+    records = target.records()
+    assert [r["verdict"] for r in records] == ["accepted"] * 4
+    assert report.counted == 4 and report.traced == 4
+    assert not report.keep_records, "no trace log: no request listener, no records"
+
+
+def test_requests_session_gets_the_headers_for_a_traced_request_only(start_target):
+    """HttpUser's trace headers go on requests' prepared request, for the traced request
+    only: a request prepared later, or sent to another origin, carries none."""
+    import requests
+
+    target, other = start_target(), start_target()
+    user, _report = in_process_user(tideways_locust.HttpTidewaysUser, target.url, 100.0)
+    user.client.get("/traced")
+    prepared = user.client.prepare_request(requests.Request("GET", f"{target.url}/by-hand"))
+    assert PROFILER_HEADER not in prepared.headers and REF_HEADER not in prepared.headers
+    user.client.get(f"{other.url}/untraced")  # another origin: never traced
+    assert [r["verdict"] for r in target.records()] == ["accepted"]
+    assert [r["profiler"] for r in other.records()] == [None]
