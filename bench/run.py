@@ -1527,7 +1527,7 @@ def write_chart(results: dict, path: Path) -> None:
 
     configs = {k: v for k, v in results["configs"].items() if v["kind"] == "throughput"}
     figure, (left, middle, right) = plt.subplots(
-        1, 3, figsize=(16, 5.6), gridspec_kw={"width_ratios": [2.6, 3, 1.5]}, layout="constrained"
+        1, 3, figsize=(18, 5.6), gridspec_kw={"width_ratios": [2.6, 3, 1.5]}, layout="constrained"
     )
     colors = {"HttpUser": "#4c72b0", "FastHttpUser": "#dd8452"}
     for index, (key, data) in enumerate(configs.items()):
@@ -1553,6 +1553,9 @@ def write_chart(results: dict, path: Path) -> None:
     for client, name in (("http", "Http"), ("fast", "FastHttp")):
         control = pairs.get(f"{client}_aa", {})
         bars.append((f"{name}\nA/A", control.get("ratio"), control.get("ratios", []), None))
+        floor = pairs.get(f"{client}_headers", {})
+        if floor:
+            bars.append((f"{name}\nheaders\nalone", floor.get("ratio"), floor.get("ratios", []), None))
         for rate in ("1", "100"):
             row = goals.get(f"{client}_{rate}", {})
             bars.append((f"{name} {rate} %\n{row.get('goal', '')}", row.get("measured"), row.get("rounds", []), row))
@@ -1581,7 +1584,7 @@ def write_chart(results: dict, path: Path) -> None:
     middle.set_xticklabels([label for label, *_ in bars], fontsize=7)
     middle.set_ylim(min([0.85, *values]) - 0.03, max([1.1, *values]) + 0.03)
     middle.set_ylabel("traced / plain, side by side (dashed: goal; dots: rounds)")
-    middle.set_title("Ratios against the goals (A/A: plain beside plain)")
+    middle.set_title("Ratios against the goals (A/A: plain beside plain; headers alone: no runtime)")
 
     header = results["header_cost"]
     keys = [
