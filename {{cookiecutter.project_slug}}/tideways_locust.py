@@ -540,8 +540,11 @@ class TraceReport:
     def on_reset_stats(self, **_kwargs) -> None:
         self.counted = self.from_workers = 0
 
-    def on_quitting(self, environment, **_kwargs) -> None:
-        if not self.is_worker and environment.parsed_options is not None:
+    def on_quit(self, **_kwargs) -> None:
+        # Locust fires quit once its users have stopped and, on a master, the workers' last
+        # reports are in (quitting comes before that when a run is stopped by a signal),
+        # so the summary and the log hold every request Locust reported.
+        if not self.is_worker and self.environment.parsed_options is not None:
             logger.info(self.summary())
         self.close()
 
@@ -550,7 +553,7 @@ class TraceReport:
 def _on_init(environment, **_kwargs) -> None:
     report = environment.tideways_report = TraceReport(environment)
     environment.events.test_start.add_listener(report.on_test_start)
-    environment.events.quitting.add_listener(report.on_quitting)
+    environment.events.quit.add_listener(report.on_quit)
     if report.is_worker:
         environment.events.report_to_master.add_listener(report.on_report_to_master)
         return
