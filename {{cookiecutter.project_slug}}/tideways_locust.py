@@ -270,10 +270,8 @@ class _Tracer:
         "_origin",
         "_pending",
         "_prepare_request",
-        "_random",
         "_ref_prefix",
         "_send",
-        "_signer",
         "_threshold",
         "_ttl",
         "rate",
@@ -286,14 +284,13 @@ class _Tracer:
         self.report = report if report is not None else TraceReport(None)
         self._ttl = settings.ttl
         self._ref_prefix = f"{settings.run}-{_PROCESS_TOKEN}-"
-        self._signer = _signer(settings.api_key) if settings.api_key and self.rate > 0 else None
-        self._fresh_header = self._signer.fresh_header if self._signer is not None else None
+        signer = _signer(settings.api_key) if settings.api_key and self.rate > 0 else None
+        self._fresh_header = signer.fresh_header if signer is not None else None
         # A request is traced when a draw from [0, 1) falls below this; 0 traces nothing.
-        self._threshold = self.rate / 100.0 if self._signer is not None else 0.0
+        self._threshold = self.rate / 100.0 if signer is not None else 0.0
         self._origin = _origin(host or "")
         user_number = next(_USER_NUMBERS)
-        self._random = random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")
-        self._draw = self._random.random
+        self._draw = (random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")).random
         # Set by tidewaysProfilingHeaders(): the next request was sampled already.
         self._decided = False
         # Trace headers on their way to requests' prepared request.
@@ -368,8 +365,8 @@ class _Tracer:
         if headers is None and not self._decided:  # the common case, kept short
             if self._draw() >= self._threshold or (url[:1] != "/" and not self._same_origin(url)):
                 return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
-            ref = f"{self._ref_prefix}{next(_REF_NUMBERS)}"
-            added = {PROFILER_HEADER: self._fresh_header(self._ttl), REF_HEADER: ref}
+            added = self._trace_headers()
+            ref = added[REF_HEADER]
         else:
             headers, added, ref = self.prepare(url, headers)
             if ref is None:
@@ -377,10 +374,11 @@ class _Tracer:
         report = self.report
         if report.keep_records:
             kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
-        if added is not None and self._prepare_request is not None:
-            self._pending = added  # taken by prepare_request() before anything yields
-        elif added is not None:
-            headers = {**headers, **added} if headers else added
+        if added is not None:
+            if self._prepare_request is not None:
+                self._pending = added  # taken by prepare_request() before anything yields
+            else:
+                headers = {**headers, **added} if headers else added
         try:
             if args or kwargs:
                 response = send(method, url, *args, headers=headers, **kwargs)
