@@ -44,6 +44,9 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RUN_TIME = re.compile(r"^(?:\d+h)?(?:\d+m)?(?:\d+s)?$|^\d+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
+# The baked runtime checks the same forms (tideways_locust/links.py); bakes use cookiecutter's dependencies only.
+_TIDEWAYS_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._ -]{0,98}[A-Za-z0-9._-])?$")
+_TIDEWAYS_ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class AnswerError(ValueError):
@@ -169,6 +172,31 @@ def check_schedule(value: object) -> str:
     return " ".join(fields)
 
 
+def check_tideways_project(value: object) -> str:
+    """Empty (no links) or ``organization/project`` as in the Tideways app's URLs."""
+    text = str(value).strip()
+    organization, slash, name = text.partition("/")
+    if text and (not slash or not _TIDEWAYS_NAME.match(organization) or not _TIDEWAYS_NAME.match(name)):
+        raise _bad(
+            "tideways_project",
+            value,
+            "empty, or ORGANIZATION/PROJECT as in the Tideways app's URLs, like acme/shop "
+            "(letters, digits, '.', '_', '-' and inner spaces)",
+        )
+    return text
+
+
+def check_tideways_environment(value: object) -> str:
+    text = str(value).strip()
+    if not _TIDEWAYS_ENVIRONMENT.match(text):
+        raise _bad(
+            "tideways_environment",
+            value,
+            "a Tideways environment name like production or staging (letters, digits, '.', '_', '-')",
+        )
+    return text
+
+
 def problems(answers: dict) -> list[str]:
     """Every problem in the answers, one line each; empty when all can be used."""
     found: list[str] = []
@@ -206,6 +234,8 @@ def problems(answers: dict) -> list[str]:
         100,
         "a number from 0 to 100: percent of requests to trace, decimals like 0.5 allowed",
     )
+    check(check_tideways_project, answers.get("tideways_project", ""))
+    check(check_tideways_environment, answers.get("tideways_environment", ""))
     check(check_number, "users", answers.get("users"), 1, 1_000_000, "a whole number of users, 1 or more", True)
     check(
         check_number,
@@ -265,6 +295,8 @@ class AnswersExtension(Extension):
             host=check_host,
             wait_time=check_wait_time,
             schedule=check_schedule,
+            tideways_project=check_tideways_project,
+            tideways_environment=check_tideways_environment,
             pyrepr=pyrepr,
             class_name=class_name,
             k8s_name=k8s_name,

@@ -56,7 +56,9 @@ def cases() -> dict:
     import tideways_locust as runtime
 
     found: dict = {"signer": runtime.TidewaysSigner(KEY).fresh_header}
-    tracer_class = getattr(runtime, "_Tracer", None)
+    # The runtime is a package since the report came; before, one module held the tracer.
+    tracing = getattr(runtime, "tracing", runtime)
+    tracer_class = getattr(tracing, "_Tracer", None)
     for rate in (100, 1):
         try:
             tracer = tracer_class(types.SimpleNamespace(tideways_apikey=KEY, tideways_trace_rate=float(rate)), HOST)

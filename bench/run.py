@@ -1,7 +1,7 @@
 """The benchmark behind ``make bench``: what tracing costs next to plain Locust.
 
 1. bakes the template with its default answers into a temporary folder and uses
-   the baked ``tideways_locust.py`` from there (``PYTHONPATH``), run in the shared
+   the baked ``tideways_locust`` package from there (``PYTHONPATH``), run in the shared
    baked-project virtualenv (``scripts/baked_venv.py``);
 2. starts a target much faster than the load generator: nginx from Debian's
    packages (installed with ``apt-get`` when ``nginx`` is missing), run as our own
@@ -971,25 +971,41 @@ def tail(path: Path, lines: int = 5) -> str:
 # --- profiles -----------------------------------------------------------------------
 
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^():]*)(?::(?P<line>\d+))?\)$")
-RUNTIME_FILE = "tideways_locust.py"
+# The runtime package: a frame in any of its modules is the runtime's own work.
+RUNTIME_PACKAGE = "tideways_locust"
+_RUNTIME_FILE = re.compile(r"(^|/)tideways_locust/(?P<module>[\w/]+\.py)$")
 _LOCUST_FILE = re.compile(r"(^|/)locust/")
 
 
-def runtime_source(project: Path) -> list[str]:
-    return (project / RUNTIME_FILE).read_text(encoding="utf-8").splitlines()
+def _runtime_module(file: str) -> str | None:
+    """``tracing.py`` for a frame of the runtime package's ``tracing`` module, else None."""
+    match = _RUNTIME_FILE.search(file)
+    return match["module"] if match else None
 
 
-def summarize_profile(raw: str, source: list[str], top: int = 8) -> dict:
+def runtime_files(project: Path) -> list[Path]:
+    return sorted(path for path in (project / RUNTIME_PACKAGE).rglob("*.py") if "__pycache__" not in path.parts)
+
+
+def runtime_source(project: Path) -> dict[str, list[str]]:
+    """The lines of each module of the runtime package, by its path inside the package."""
+    root = project / RUNTIME_PACKAGE
+    return {
+        str(path.relative_to(root)): path.read_text(encoding="utf-8").splitlines() for path in runtime_files(project)
+    }
+
+
+def summarize_profile(raw: str, source: dict[str, list[str]], top: int = 8) -> dict:
     """Where the runtime's own time goes, from py-spy's ``--format raw`` (``frame;frame;... count``).
 
     Every request runs under the runtime's ``client.request`` wrapper, so a sample whose
-    deepest ``tideways_locust.py`` frame is calling into Locust is Locust's own work
+    deepest frame in the runtime package is calling into Locust is Locust's own work
     (``wrapped_share``), not the runtime's. The others are the runtime's cost
     (``runtime_share``), reported by the runtime's line that was running and what
     that line had called (C calls such as ``hmac`` or ``time.time`` show as the line itself).
     """
     total = in_runtime = wrapped = 0
-    by_line: Counter[tuple[str, int, str]] = Counter()
+    by_line: Counter[tuple[str, str, int, str]] = Counter()
     by_function: Counter[str] = Counter()
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -998,7 +1014,7 @@ def summarize_profile(raw: str, source: list[str], top: int = 8) -> dict:
         count = int(count_text)
         total += count
         frames = [match for frame in stack.split(";") if (match := _FRAME.match(frame.strip()))]
-        runtime = [i for i, frame in enumerate(frames) if frame["file"].endswith(RUNTIME_FILE)]
+        runtime = [i for i, frame in enumerate(frames) if _runtime_module(frame["file"])]
         if not runtime:
             continue
         deepest = frames[runtime[-1]]
@@ -1010,12 +1026,15 @@ def summarize_profile(raw: str, source: list[str], top: int = 8) -> dict:
         for function in {frames[i]["function"] for i in runtime}:
             by_function[function] += count
         callee = f"{below['function']} ({Path(below['file']).name})" if below is not None else ""
-        by_line[(deepest["function"], int(deepest["line"] or 0), callee)] += count
+        module = _runtime_module(deepest["file"]) or ""
+        by_line[(module, deepest["function"], int(deepest["line"] or 0), callee)] += count
     lines = []
-    for (function, number, callee), count in by_line.most_common(top):
-        code = source[number - 1].strip() if 0 < number <= len(source) else ""
+    for (module, function, number, callee), count in by_line.most_common(top):
+        lines_of = source.get(module, [])
+        code = lines_of[number - 1].strip() if 0 < number <= len(lines_of) else ""
         lines.append(
             {
+                "module": module,
                 "function": function,
                 "line": number,
                 "code": code,
@@ -1054,7 +1073,7 @@ def _time_by_function(raw: str) -> tuple[int, Counter[str], Counter[str], set[st
         names = [f"{frame['function']} ({frame['file']})" for frame in frames]
         for name in set(names):
             inclusive[name] += count
-        runtime = [i for i, frame in enumerate(frames) if frame["file"].endswith(RUNTIME_FILE)]
+        runtime = [i for i, frame in enumerate(frames) if _runtime_module(frame["file"])]
         callers.update(names[: runtime[0]] if runtime else [])
         leaf = frames[-1]
         own[f"{leaf['function']} ({leaf['file']}:{leaf['line']})"] += count
@@ -1078,7 +1097,7 @@ def diff_profiles(base_raw: str, other_raw: str, base_us: float, other_us: float
         rows = []
         for name in set(base) | set(other):
             a, b = base[name] / base_total, other[name] / other_total
-            if skip_whole and (name in callers or RUNTIME_FILE in name):
+            if skip_whole and (name in callers or f"{RUNTIME_PACKAGE}/" in name):
                 continue
             rows.append({"function": name, "base_us": a * base_us, "other_us": b * other_us})
         rows.sort(key=lambda row: row["other_us"] - row["base_us"], reverse=True)
@@ -1355,13 +1374,14 @@ def profile_section(profiles: list[dict]) -> list[str]:
             f"({profile['wrapped_share']:.1%} are Locust's request under its wrapper). The runtime's lines "
             "(py-spy's line numbers can be one off):",
             "",
-            "| function | line | code | calling | µs per request |",
-            "| --- | ---: | --- | --- | ---: |",
+            "| function | module:line | code | calling | µs per request |",
+            "| --- | --- | --- | --- | ---: |",
         ]
         for row in profile["lines"]:
             code = row["code"].replace("|", "\\|")
             lines.append(
-                f"| {row['function']} | {row['line']} | `{code}` | {row['calls'] or '(itself, C calls)'} "
+                f"| {row['function']} | {row.get('module', 'tideways_locust.py')}:{row['line']} | `{code}` "
+                f"| {row['calls'] or '(itself, C calls)'} "
                 f"| {row['share'] * b:.2f} |"
             )
         lines += [
@@ -1456,7 +1476,8 @@ def results_markdown(results: dict) -> str:
         f"- CPU: {m['cpu']}, {m['cores']} cores; {m['memory']}; Linux {m['kernel']}",
         f"- Python {m['python']}, Locust {m['locust']} (requests {m['requests']}, geventhttpclient "
         f"{m['geventhttpclient']}, gevent {m['gevent']}); {m['nginx']}",
-        f"- template commit {m['commit']}; the `{RUNTIME_FILE}` measured has sha256 {m['runtime_sha256']}...",
+        f"- template commit {m['commit']}; the `{RUNTIME_PACKAGE}` package measured has sha256 "
+        f"{m['runtime_sha256']}... (its modules, in order)",
         f"- load average when the run started: {m['loadavg']}",
         "",
     ]
@@ -1639,7 +1660,7 @@ def machine_info(python: Path, nginx: str, project: Path) -> dict:
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=30
     )
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "{{cookiecutter.project_slug}}/" + RUNTIME_FILE],
+        ["git", "status", "--porcelain", "--", "{{cookiecutter.project_slug}}/" + RUNTIME_PACKAGE],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -1657,8 +1678,8 @@ def machine_info(python: Path, nginx: str, project: Path) -> dict:
         "gevent": info.get("gevent", "unknown"),
         "nginx": (nginx_version.stderr or nginx_version.stdout).strip() or "nginx version unknown",
         "commit": (commit.stdout.strip() or "unknown")
-        + (f" with uncommitted changes to {RUNTIME_FILE}" if dirty.stdout.strip() else ""),
-        "runtime_sha256": hashlib.sha256((project / RUNTIME_FILE).read_bytes()).hexdigest()[:12],
+        + (f" with uncommitted changes to {RUNTIME_PACKAGE}" if dirty.stdout.strip() else ""),
+        "runtime_sha256": hashlib.sha256(b"".join(p.read_bytes() for p in runtime_files(project))).hexdigest()[:12],
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "loadavg": " ".join(f"{value:.2f}" for value in os.getloadavg()),
     }

@@ -11,6 +11,8 @@ DEFAULTS = {
     "endpoints": "GET /, GET /products/{id} x3, POST /cart",
     "http_client": "HttpUser",
     "trace_rate": "1",
+    "tideways_project": "",
+    "tideways_environment": "production",
     "users": "10",
     "spawn_rate": "2",
     "run_time": "1m",
@@ -93,6 +95,12 @@ def test_every_bad_endpoint_gets_its_own_line():
         ("wait_time", "3-1", "range like 1-3"),
         ("wait_time", "-1", "range like 1-3"),
         ("wait_time", "soon", "range like 1-3"),
+        ("tideways_project", "acme", "ORGANIZATION/PROJECT"),
+        ("tideways_project", "acme/shop/extra", "ORGANIZATION/PROJECT"),
+        ("tideways_project", "https://app.tideways.io/o/acme/shop", "ORGANIZATION/PROJECT"),
+        ("tideways_project", "acme/{{ 7*7 }}", "ORGANIZATION/PROJECT"),
+        ("tideways_environment", "", "environment name"),
+        ("tideways_environment", "prod uction", "environment name"),
     ],
 )
 def test_bad_answers_name_the_answer_the_value_and_what_is_allowed(name, value, hint):
@@ -160,3 +168,8 @@ def test_choice_answers_outside_their_options_are_refused(question):
     found = problems({**DEFAULTS, question: "jenkins"})
     assert found == [f"{question}: 'jenkins' is not allowed: " + found[0].split("allowed: ")[1]]
     assert "both or none" in found[0]
+
+
+@pytest.mark.parametrize("value", ["", "acme/shop", "Acme Inc/Shop 2", "acme.io/shop_v2-prod"])
+def test_tideways_project_is_empty_or_organization_and_project(value):
+    assert problems({**DEFAULTS, "tideways_project": value}) == []

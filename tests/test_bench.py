@@ -234,11 +234,12 @@ def test_the_header_goal_falls_back_to_the_signer_when_the_decision_path_is_gone
     assert rows["header"]["measured"] == 6.0 and rows["header"]["passed"] is False
 
 
-USER = "run (locust/user/users.py:174);request (tideways_locust.py:186)"
+USER = "run (locust/user/users.py:174);request (tideways_locust/tracing.py:186)"
 RAW_PROFILE = "\n".join(
     [
         f"{USER};request (locust/clients.py:200);recv (gevent/_socket3.py:10) 80",
-        f"{USER};prepare (tideways_locust.py:150);header (tideways_locust.py:71);digest (hmac.py:200) 15",
+        f"{USER};prepare (tideways_locust/tracing.py:150);header (tideways_locust/signing.py:71);"
+        "digest (hmac.py:200) 15",
         f"{USER} 5",
         "Hub.run (gevent/hub.py:647) 100",
     ]
@@ -246,13 +247,19 @@ RAW_PROFILE = "\n".join(
 
 
 def test_profiles_count_only_the_runtimes_own_work():
-    source = [f"line {number}" for number in range(1, 200)]
+    source = {module: [f"{module} line {n}" for n in range(1, 200)] for module in ("tracing.py", "signing.py")}
     summary = bench.summarize_profile(RAW_PROFILE, source)
     assert summary["samples"] == 200
     assert summary["wrapped_share"] == pytest.approx(0.4)  # Locust's request under the wrapper
     assert summary["runtime_share"] == pytest.approx(0.1)
     top = summary["lines"][0]
-    assert (top["function"], top["line"], top["code"], top["calls"]) == ("header", 71, "line 71", "digest (hmac.py)")
+    assert (top["module"], top["function"], top["line"], top["code"], top["calls"]) == (
+        "signing.py",
+        "header",
+        71,
+        "signing.py line 71",
+        "digest (hmac.py)",
+    )
     assert top["share"] == pytest.approx(0.075)
 
 

@@ -1,12 +1,14 @@
 """Real Locust runs against a local target that checks every profiling header.
 
-``start_target`` starts ``tests/target.py`` on 127.0.0.1; ``run_locust`` runs
+``start_target`` starts ``tests/target.py`` on 127.0.0.1, ``start_tideways_api``
+the stand-in of Tideways' REST API (``tests/tideways_api.py``); ``run_locust`` runs
 ``locust`` in a subprocess with a clean environment: no ``LOCUST_*`` variable
 of yours leaks in, and each run is bounded in time.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -87,10 +89,65 @@ def start_target(tmp_path):
         target.stop()
 
 
+@dataclass
+class StandIn:
+    """The Tideways API stand-in (``tests/tideways_api.py``) and the calls it recorded."""
+
+    url: str
+    token: str
+    calls_log: Path
+    process: subprocess.Popen
+
+    def calls(self) -> list[dict]:
+        return read_log(self.calls_log) if self.calls_log.exists() else []
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
+
+
+@pytest.fixture
+def start_tideways_api(tmp_path):
+    """``start_tideways_api(project, target_log=None, script=None)`` starts the API stand-in on 127.0.0.1."""
+    started: list[StandIn] = []
+
+    def start(project: str = "acme/shop", target_log: Path | None = None, script: dict | None = None) -> StandIn:
+        token = f"api-token-{os.urandom(8).hex()}"
+        calls = tmp_path / f"api-calls-{len(started)}.jsonl"
+        command = [sys.executable, str(ROOT / "tests" / "tideways_api.py"), "--project", project, "--calls", str(calls)]
+        if target_log is not None:
+            command += ["--target-log", str(target_log)]
+        if script is not None:
+            script_file = tmp_path / f"api-script-{len(started)}.json"
+            script_file.write_text(json.dumps(script))
+            command += ["--script", str(script_file)]
+        env = {**os.environ, "TIDEWAYS_API_TOKEN": token}  # never on a command line
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        line = _read_line(process, timeout=30)
+        assert line.startswith("listening on "), line
+        stand_in = StandIn(url=line.split()[-1], token=token, calls_log=calls, process=process)
+        started.append(stand_in)
+        return stand_in
+
+    yield start
+    for stand_in in started:
+        stand_in.stop()
+
+
 def locust_env(**variables: str) -> dict[str, str]:
-    """The environment without LOCUST_* variables, plus ``variables``."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("LOCUST_")}
+    """The environment without LOCUST_* or TIDEWAYS_* variables, plus ``variables``.
+
+    No run file unless a test asks for one (``locust.conf`` names one in ``reports/``).
+    """
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("LOCUST_", "TIDEWAYS_"))}
+    env.pop("GITHUB_STEP_SUMMARY", None)
     env["PYTHONPATH"] = str(ROOT)
+    env["LOCUST_TIDEWAYS_RUN_FILE"] = ""
     env.update(variables)
     return env
 

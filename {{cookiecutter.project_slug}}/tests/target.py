@@ -1,12 +1,14 @@
 """A stand-in for the PHP application that checks profiling headers as Tideways does.
 
-It answers every request with a small JSON body, checks each
+It answers every request with a small JSON body (after ``?sleep=SECONDS``,
+at most 5, when the path asks for it, and up to ``--work-ms`` milliseconds of
+made-up application time, the same for each method and path), checks each
 ``X-Tideways-Profiler`` header the way Tideways' server does (``Tideways.php``,
 ``decideProfiling()``: all four fields, the HMAC, and a time not in the past)
 and writes one JSON line per request to the log. This module does not import
 ``tideways_locust``: it checks the signer independently.
 
-    python tests/target.py --log requests.jsonl [--key KEY] [--port 0]
+    python tests/target.py --log requests.jsonl [--key KEY] [--port 0] [--work-ms 0]
 
 It prints ``listening on http://127.0.0.1:PORT`` first and, when stopped with
 SIGTERM or Ctrl-C, a summary line.
@@ -23,11 +25,13 @@ import signal
 import sys
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 PROFILER = "x-tideways-profiler"
 FIELDS = ("method", "time", "user", "hash")
+MAX_SLEEP = 5.0
 
 
 def verdict(header: str, api_key: str, now: float) -> str:
@@ -65,9 +69,10 @@ class Target(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # many users connect at once; the default 5 drops their SYNs
 
-    def __init__(self, port: int, api_key: str, log_path: str) -> None:
+    def __init__(self, port: int, api_key: str, log_path: str, work_ms: int = 0) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.api_key = api_key
+        self.work_ms = work_ms
         self.log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self.records: list[dict] = []
         self.lock = threading.Lock()
@@ -95,13 +100,24 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def answer(self) -> None:
+        started = time.time()
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        try:
+            sleep = float(parse_qs(urlsplit(self.path).query).get("sleep", ["0"])[0])
+        except ValueError:
+            sleep = 0.0
+        sleep = min(sleep, MAX_SLEEP) if sleep > 0 else 0.0  # nan is not > 0
+        if self.server.work_ms:
+            route = f"{self.command} {urlsplit(self.path).path}".encode()
+            sleep += (zlib.crc32(route) % (self.server.work_ms + 1)) / 1000
         profiler = self.headers.get(PROFILER)
+        # Recorded on arrival, so a request the load generator gives up on is in the log too.
         self.server.record(
             {
-                "time": time.time(),
+                "time": started,
+                "duration_ms": round((time.time() - started + sleep) * 1000, 3),
                 "method": self.command,
                 "path": self.path,
                 "headers": {name.lower(): value for name, value in self.headers.items()},
@@ -109,6 +125,7 @@ class Handler(BaseHTTPRequestHandler):
                 "verdict": None if profiler is None else verdict(profiler, self.server.api_key, time.time()),
             }
         )
+        time.sleep(sleep)
         body = b'{"ok": true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -132,11 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log", required=True, help="JSON Lines file, one line per request")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--work-ms", type=int, default=0, help="made-up application time, 0 to this many ms a method and path"
+    )
     args = parser.parse_args(argv)
     if not args.key:
         parser.error("give the API key with --key or LOCUST_TIDEWAYS_APIKEY")
+    if not 0 <= args.work_ms <= 5000:
+        parser.error(f"--work-ms {args.work_ms!r} is not allowed: give milliseconds from 0 to 5000")
 
-    target = Target(args.port, args.key, args.log)
+    target = Target(args.port, args.key, args.log, args.work_ms)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=target.shutdown).start())
     print(f"listening on http://127.0.0.1:{target.server_address[1]}", flush=True)
     try:

@@ -1,4 +1,4 @@
-"""The runtime module in-process: the signer, the options, the sampling rules."""
+"""The runtime package in-process: the signer, the options, the sampling rules."""
 
 from __future__ import annotations
 
@@ -14,18 +14,11 @@ from locust.argument_parser import get_parser
 import tideways_locust
 from tests.conftest import API_KEY
 from tests.target import verdict
-from tideways_locust import (
-    DEFAULT_TTL,
-    PROFILER_HEADER,
-    REF_HEADER,
-    TidewaysSigner,
-    _Tracer,
-    parse_run_id,
-    parse_seed,
-    parse_trace_log,
-    parse_trace_rate,
-    parse_ttl,
-)
+from tideways_locust import PROFILER_HEADER, REF_HEADER, TidewaysSigner, parse_trace_rate, signing, tracing
+from tideways_locust.options import parse_run_id, parse_seed, parse_trace_log, parse_ttl
+from tideways_locust.signing import DEFAULT_TTL
+from tideways_locust.tracelog import TraceReport
+from tideways_locust.tracing import _Tracer
 
 # Test vectors from Tideways' server-side check, computed with Python's hmac and openssl.
 VECTORS = [
@@ -178,8 +171,8 @@ def test_a_bad_rate_set_later_is_refused():
         _Tracer(options(rate=150.0), HOST)
 
 
-def test_traced_requests_carry_a_unique_reference_id_that_starts_with_the_run_id():
-    tracer = _Tracer(SimpleNamespace(**vars(options()), tideways_run="run-42"), HOST)
+def test_in_request_mode_each_traced_request_carries_its_own_id_that_starts_with_the_run_id():
+    tracer = _Tracer(SimpleNamespace(**vars(options()), tideways_run="run-42", tideways_ref_mode="request"), HOST)
     refs = []
     for _ in range(100):
         _sent, added, ref = tracer.prepare("/x", None)
@@ -203,7 +196,7 @@ def test_ttl_sets_how_long_the_signature_stays_valid():
 
 
 def traced_pattern(seed, monkeypatch, count=300) -> list[bool]:
-    monkeypatch.setattr(tideways_locust, "_USER_NUMBERS", itertools.count(1))
+    monkeypatch.setattr(tracing, "_USER_NUMBERS", itertools.count(1))
     tracer = _Tracer(SimpleNamespace(**vars(options(rate=20.0)), tideways_trace_seed=seed), HOST)
     return [tracer.prepare("/x", None)[2] is not None for _ in range(count)]
 
@@ -251,7 +244,7 @@ def test_new_options_refuse_bad_values_naming_them(parse, bad, allowed):
 def test_fresh_header_equals_signing_at_that_second(monkeypatch):
     signer = TidewaysSigner("foo")
     for now in (1700000000.1, 1700000000.9, 1700000001.0, 1700000500.5):
-        monkeypatch.setattr(tideways_locust.time, "time", lambda now=now: now)
+        monkeypatch.setattr(signing.time, "time", lambda now=now: now)
         assert signer.fresh_header(30) == TidewaysSigner("foo").header(int(now) + 30)
 
 
@@ -275,7 +268,7 @@ def in_process_user(base, url: str, rate: float):
 
     options = SimpleNamespace(tideways_apikey=API_KEY, tideways_trace_rate=rate)
     environment = Environment(events=events, parsed_options=options, host=url)
-    environment.tideways_report = tideways_locust.TraceReport(environment)
+    environment.tideways_report = TraceReport(environment)
     user_class = type("InProcessUser", (base,), {"host": url, "abstract": False})
     return user_class(environment), environment.tideways_report
 
@@ -308,3 +301,31 @@ def test_requests_session_gets_the_headers_for_a_traced_request_only(start_targe
     user.client.get(f"{other.url}/untraced")  # another origin: never traced
     assert [r["verdict"] for r in target.records()] == ["accepted"]
     assert [r["profiler"] for r in other.records()] == [None]
+
+
+def test_in_run_mode_every_traced_request_carries_the_run_id():
+    tracer = _Tracer(SimpleNamespace(**vars(options()), tideways_run="run-42"), HOST)
+    refs = {tracer.prepare("/x", None)[2] for _ in range(50)}
+    assert refs == {"run-42"}
+    signed_elsewhere = {PROFILER_HEADER: tracer.explicit_headers()[PROFILER_HEADER]}
+    assert headers_for(tracer, "/x", {k.lower(): v for k, v in signed_elsewhere.items()})[REF_HEADER] == "run-42"
+
+
+def test_a_user_stopped_while_its_traced_request_is_out_gets_an_unanswered_record(start_target):
+    """Locust reports nothing of a request whose user is killed mid-flight; the application got it."""
+    import gevent
+
+    target = start_target()
+    user, report = in_process_user(tideways_locust.HttpTidewaysUser, target.url, 100.0)
+    report.keep_records = True
+    records = []
+    report.add = records.extend
+    slow = gevent.spawn(user.client.get, "/slow?sleep=2")
+    gevent.sleep(0.5)  # the target holds the request for two seconds
+    slow.kill(block=True)
+    assert report.counted == 1
+    [record] = records
+    assert record["answered"] is False and record["status"] is None
+    assert record["path"] == "/slow?sleep=2" and record["method"] == "GET" and record["ref"]
+    assert record["response_time_ms"] >= 400
+    assert [r["verdict"] for r in target.records()] == ["accepted"], "the application did receive it"

@@ -1,4 +1,4 @@
-"""Finding the traces again: reference ids, the trace log and the run summary, in real runs."""
+"""Finding the traces again: reference ids, links, the trace log, the run file and the summary, in real runs."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import json
 import re
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import (
     API_KEY,
+    ROOT,
     SCENARIO,
     SHORT,
     free_port,
@@ -25,16 +27,21 @@ from tests.conftest import (
 
 SUMMARY = re.compile(
     r"Tideways: (\d+) requests sent, (\d+) traced \(([\d.]+) %, asked ([\d.]+) %\), "
-    r"X-Tideways-Ref starts with (\S+)-, trace log: (.+)"
+    r"X-Tideways-Ref (?:is (\S+)|starts with (\S+)-), traces: (.+), trace log: (.+)"
 )
+SLOW = ROOT / "tests" / "locustfiles" / "slow.py"
+PROJECT = "acme/shop"
 
 
 def read_log(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+RECORD_FIELDS = {"time", "name", "method", "path", "status", "response_time_ms", "ref", "answered", "worker", "link"}
+
+
 def check_log_against_target(log: list[dict], target) -> None:
-    """One record per traced request, ids unique, and untraced requests carry no id."""
+    """Request mode: one record per traced request, ids unique, and untraced requests carry no id."""
     records = target.records()
     traced = [r for r in records if r["profiler"] is not None]
     assert traced, "something was traced"
@@ -45,10 +52,25 @@ def check_log_against_target(log: list[dict], target) -> None:
     assert sorted(record["ref"] for record in log) == sorted(refs), "one record per traced request"
     by_ref = {r["headers"]["x-tideways-ref"]: r for r in traced}
     for record in log:
-        assert set(record) == {"time", "name", "method", "path", "status", "response_time_ms", "ref", "worker"}
+        assert set(record) == RECORD_FIELDS
         assert record["path"] == by_ref[record["ref"]]["path"]
         assert record["method"] == by_ref[record["ref"]]["method"]
-        assert record["status"] == 200
+        assert (record["status"], record["answered"]) == (200, True)
+
+
+def traced_requests(target) -> list[tuple[str, str]]:
+    """(method, path) of every request the target received with a valid profiling header."""
+    return sorted((r["method"], r["path"]) for r in target.records() if r["verdict"] == "accepted")
+
+
+def check_log_is_what_the_target_received(records: list[dict], target) -> None:
+    """The log holds exactly the traced requests the target received. The target may still be
+    reading the last ones from its sockets when Locust has exited, so it gets a few seconds."""
+    logged = sorted((r["method"], r["path"]) for r in records)
+    try:
+        wait_until(lambda: traced_requests(target) == logged, timeout=5)
+    except AssertionError:
+        assert logged == traced_requests(target)
 
 
 def summary_of(stderr: str) -> re.Match:
@@ -63,24 +85,95 @@ def test_single_process_log_summary_and_ids_agree(start_target, tmp_path):
     target, other = start_target(), start_target()
     log = tmp_path / "traces.jsonl"
     result = run_scenario(
-        "HttpScenario", target, other, "--tideways-trace-rate", "40", LOCUST_TIDEWAYS_TRACE_LOG=str(log)
+        "HttpScenario",
+        target,
+        other,
+        "--tideways-trace-rate",
+        "40",
+        "--tideways-ref-mode",
+        "request",
+        "--tideways-project",
+        PROJECT,
+        LOCUST_TIDEWAYS_TRACE_LOG=str(log),
     )
     assert result.returncode == 0, result.stderr
     records = read_log(log)
     check_log_against_target(records, target)
-    sent, traced, reached, asked, run_id, log_name = summary_of(result.stderr).groups()
-    assert int(traced) == len(records)
+    sent, traced, reached, asked, whole_run, run_id, links, log_name = summary_of(result.stderr).groups()
+    assert whole_run is None and int(traced) == len(records)
     assert int(sent) == len(target.records()) + len(other.records())
     assert float(reached) == pytest.approx(100 * len(records) / int(sent), abs=0.001)
     assert float(asked) == 40 and log_name == str(log)
+    assert links == "one link per trace log record (--tideways-ref-mode request)"
     assert all(record["ref"].startswith(f"{run_id}-") for record in records)
+    assert all(
+        record["link"] == f"https://app.tideways.io/o/acme/shop/traces?cid={record['ref']}" for record in records
+    )
     assert {record["worker"] for record in records} == {"local"}
+
+
+def test_by_default_the_run_id_is_every_reference_and_one_link_lists_the_run(start_target, tmp_path):
+    target, other = start_target(), start_target()
+    log, run_file, job_summary = tmp_path / "traces.jsonl", tmp_path / "out" / "run.json", tmp_path / "summary.md"
+    result = run_scenario(
+        "FastHttpScenario",
+        target,
+        other,
+        "--tideways-trace-rate",
+        "50",
+        "--tideways-project",
+        PROJECT,
+        LOCUST_TIDEWAYS_TRACE_LOG=str(log),
+        LOCUST_TIDEWAYS_RUN_FILE=str(run_file),
+        GITHUB_STEP_SUMMARY=str(job_summary),
+    )
+    assert result.returncode == 0, result.stderr
+    sent, traced, _reached, _asked, run_id, _prefix, link, _log = summary_of(result.stderr).groups()
+    assert link == f"https://app.tideways.io/o/acme/shop/traces?cid={run_id}"
+    refs = {r["headers"]["x-tideways-ref"] for r in target.records() if r["profiler"] is not None}
+    assert refs == {run_id}
+    records = read_log(log)
+    assert len(records) == int(traced)
+    check_log_is_what_the_target_received(records, target)
+    assert {(r["ref"], r["link"]) for r in records} == {(run_id, link)}
+    run = json.loads(run_file.read_text())
+    assert run["run_id"] == run_id and run["host"] == target.url
+    assert run["tideways"] == {
+        "project": PROJECT,
+        "environment": "production",
+        "ref_mode": "run",
+        "traces_link": link,
+        "trace_log": str(log),
+    }
+    assert run["requests"] == int(sent) and run["traced"] == int(traced)
+    assert run["start"] <= run["end"] and run["minutes"]
+    assert sum(minute["requests"] for minute in run["minutes"]) == run["total"]["requests"] == int(sent)
+    assert sum(e["requests"] for e in run["endpoints"]) == int(sent)
+    assert f"[Open the traces of this run in Tideways]({link})" in job_summary.read_text()
+
+
+def test_without_a_project_the_summary_says_how_to_get_links(start_target):
+    target, other = start_target(), start_target()
+    result = run_scenario("HttpScenario", target, other, "--tideways-trace-rate", "10")
+    assert result.returncode == 0, result.stderr
+    *_, link, _log = summary_of(result.stderr).groups()
+    assert (
+        link == "no link: set --tideways-project ORGANIZATION/PROJECT (LOCUST_TIDEWAYS_PROJECT) for links to the traces"
+    )
 
 
 def test_a_given_run_id_starts_every_reference(start_target, tmp_path):
     target, other = start_target(), start_target()
     result = run_scenario(
-        "FastHttpScenario", target, other, "--tideways-trace-rate", "100", "--tideways-run-id", "ci-4711"
+        "FastHttpScenario",
+        target,
+        other,
+        "--tideways-trace-rate",
+        "100",
+        "--tideways-run-id",
+        "ci-4711",
+        "--tideways-ref-mode",
+        "request",
     )
     assert result.returncode == 0, result.stderr
     refs = [r["headers"]["x-tideways-ref"] for r in target.records()]
@@ -95,7 +188,18 @@ def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_targe
     log = tmp_path / "traces.jsonl"
     result = run_master_and_workers(
         SCENARIO,
-        ["--host", target.url, "--tideways-trace-rate", "30", "--tideways-trace-log", str(log), *SHORT, "HttpScenario"],
+        [
+            "--host",
+            target.url,
+            "--tideways-trace-rate",
+            "30",
+            "--tideways-trace-log",
+            str(log),
+            "--tideways-ref-mode",
+            "request",
+            *SHORT,
+            "HttpScenario",
+        ],  # fmt: skip
         locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
         [],
         locust_env(OTHER_ORIGIN=other.url),
@@ -127,11 +231,54 @@ def test_sigterm_midway_keeps_every_record_reported(start_target, tmp_path):
             process.kill()
     records = read_log(log)  # every line is whole JSON
     assert [json.dumps(r, ensure_ascii=False) for r in records[: len(before)]] == before
-    sent_refs = {r["headers"].get("x-tideways-ref") for r in target.records()}
-    assert all(record["ref"] in sent_refs for record in records)
-    # Requests still in flight when the signal came may be traced without a record; no more than one a user.
-    traced = sum(r["profiler"] is not None for r in target.records())
-    assert traced - 3 <= len(records) <= traced
+    # Requests still out when the signal came are in the log too, marked as unanswered.
+    check_log_is_what_the_target_received(records, target)
+
+
+def cut_off_run(target, log: Path, run_file: Path, *args: str) -> subprocess.CompletedProcess:
+    """A run whose users are each in the middle of a slow traced request when it stops."""
+    return run_locust(
+        "-f", str(SLOW), "--host", target.url, "--tideways-trace-rate", "100", "-u", "4", "-r", "4", "-t", "2s",
+        "--tideways-trace-log", str(log), *args,
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="0.7"),
+    )  # fmt: skip
+
+
+def check_cut_off(target, log: Path, run_file: Path, result) -> list[dict]:
+    records = read_log(log)
+    unanswered = [r for r in records if not r["answered"]]
+    assert unanswered, "the run stopped while requests were out"
+    assert all(r["status"] is None and r["path"].startswith("/slow?") and r["name"] == "/slow" for r in unanswered)
+    # The log, the summary, the run file and what the application received agree exactly.
+    check_log_is_what_the_target_received(records, target)
+    _sent, traced, *_ = summary_of(result.stderr).groups()
+    assert int(traced) == len(records) == json.loads(run_file.read_text())["traced"]
+    return records
+
+
+@pytest.mark.parametrize("user_class", ["HttpSlow", "FastHttpSlow"])
+def test_requests_out_when_the_run_time_ends_get_unanswered_records(start_target, tmp_path, user_class):
+    target = start_target()
+    log, run_file = tmp_path / "traces.jsonl", tmp_path / "run.json"
+    result = cut_off_run(target, log, run_file, user_class)
+    assert result.returncode == 0, result.stderr
+    check_cut_off(target, log, run_file, result)
+
+
+def test_requests_out_on_workers_when_the_run_ends_reach_the_masters_log(start_target, tmp_path):
+    target = start_target()
+    log, run_file = tmp_path / "traces.jsonl", tmp_path / "run.json"
+    result = run_master_and_workers(
+        SLOW,
+        ["--host", target.url, "--tideways-trace-rate", "100", "--tideways-trace-log", str(log),
+         "-u", "4", "-r", "4", "-t", "3s", "HttpSlow"],
+        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="0.7"),
+        [],
+        locust_env(SLOW_SECONDS="0.7"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    records = check_cut_off(target, log, run_file, result)
+    assert len({r["worker"] for r in records}) == 2
 
 
 @pytest.mark.parametrize(

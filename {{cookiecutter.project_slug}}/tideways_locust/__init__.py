@@ -1,0 +1,35 @@
+"""Trigger Tideways callgraph traces from Locust users, and find them again.
+
+Tideways takes a full callgraph trace of a PHP request that carries a valid,
+fresh ``X-Tideways-Profiler`` header. ``HttpTidewaysUser`` and
+``FastHttpTidewaysUser`` add it to ``--tideways-trace-rate`` percent of the
+requests their ``self.client`` sends, signed with the key from
+``--tideways-apikey`` / ``LOCUST_TIDEWAYS_APIKEY``. Each traced request also
+carries ``X-Tideways-Ref``: the run's id, or one id a request.
+
+One module a concern:
+
+- ``signing``: the header, as Tideways' server checks it;
+- ``options``: the ``--tideways-*`` options and how each is read;
+- ``tracing``: which requests carry the header, and the user classes;
+- ``tracelog``: the count of traced requests, the trace log, the summary line;
+- ``runrecord``: the run's window and per-minute figures, the run file;
+- ``links``: links to a run's traces in the Tideways app;
+- ``webui``: the Tideways tab of Locust's web UI;
+- ``lifecycle``: what runs at Locust's init, test start and quit;
+- ``report``: ``python -m tideways_locust.report``, Locust beside Tideways after a run.
+"""
+
+from . import lifecycle as _lifecycle  # noqa: F401 - registers the options' and the run's listeners
+from .options import parse_trace_rate
+from .signing import PROFILER_HEADER, REF_HEADER, TidewaysSigner
+from .tracing import FastHttpTidewaysUser, HttpTidewaysUser
+
+__all__ = [
+    "PROFILER_HEADER",
+    "REF_HEADER",
+    "FastHttpTidewaysUser",
+    "HttpTidewaysUser",
+    "TidewaysSigner",
+    "parse_trace_rate",
+]

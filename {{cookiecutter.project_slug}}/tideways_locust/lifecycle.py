@@ -1,0 +1,63 @@
+"""What the runtime does at Locust's init, test start and quit, on each kind of process."""
+
+from __future__ import annotations
+
+import logging
+
+from locust import events
+from locust.runners import WorkerRunner
+
+from .options import Settings, new_run_id
+from .runrecord import RunRecord
+from .tracelog import TraceReport
+from .webui import extend_web_ui
+
+logger = logging.getLogger("tideways_locust")
+
+
+@events.init.add_listener
+def _on_init(environment, **_kwargs) -> None:
+    report = environment.tideways_report = TraceReport(environment)
+    environment.events.test_start.add_listener(report.on_test_start)
+    if report.is_worker:
+        environment.events.report_to_master.add_listener(report.on_report_to_master)
+        environment.events.quit.add_listener(lambda **_: report.close())
+        return
+    run = environment.tideways_run_record = RunRecord(environment, report)
+    environment.events.worker_report.add_listener(report.on_worker_report)
+    environment.events.reset_stats.add_listener(report.on_reset_stats)
+    environment.events.test_start.add_listener(run.on_test_start)
+    options = environment.parsed_options
+    report.open_log(getattr(options, "tideways_trace_log", "") if options else "")
+
+    def on_quit(**_kwargs) -> None:
+        # Locust fires quit once its users have stopped and, on a master, the workers' last
+        # reports are in (quitting comes before that when a run is stopped by a signal),
+        # so the summary, the log and the run file hold every request Locust reported.
+        if environment.parsed_options is not None:
+            run.on_quit()
+            if run.start is not None:
+                logger.info(report.summary())
+        report.close()
+
+    environment.events.quit.add_listener(on_quit)
+    if environment.web_ui:
+        extend_web_ui(environment, report)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment, **_kwargs) -> None:
+    # Workers receive the master's options, the run id among them, when the run starts.
+    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
+        return
+    options = environment.parsed_options
+    options.tideways_run = getattr(options, "tideways_run_id", "") or new_run_id()
+    settings = Settings(options)
+    report = getattr(environment, "tideways_report", None)
+    if report is not None:
+        report.settings = settings
+    if settings.rate > 0 and not settings.api_key:
+        logger.warning(
+            "Tideways: no API key (--tideways-apikey or LOCUST_TIDEWAYS_APIKEY), "
+            "so no request carries a profiling header"
+        )

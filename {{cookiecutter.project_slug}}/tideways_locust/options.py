@@ -1,0 +1,223 @@
+"""The ``--tideways-*`` command line options, how each is read, and the settings a user starts with.
+
+Locust hands custom options from the master to its workers when a run starts,
+so they are read when a user starts (:class:`Settings`), never at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import secrets
+from datetime import UTC, datetime
+
+from locust import events
+
+from .links import TidewaysProject, parse_environment, parse_project
+from .signing import DEFAULT_TTL, MAX_TTL
+
+DEFAULT_TRACE_RATE = 1.0
+DEFAULT_ENVIRONMENT = "production"
+REF_MODES = ("run", "request")
+"""``run``: every traced request carries the run's id, so one link lists the run's traces;
+``request``: each carries an id of its own, so each trace log record links to its trace."""
+DEFAULT_REF_MODE = "run"
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def parse_trace_rate(value: object) -> float:
+    """Read a trace rate: a percentage from 0 (tracing off) to 100 (every request)."""
+    try:
+        rate = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        rate = math.nan
+    if not 0.0 <= rate <= 100.0:  # also rejects nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed: give a number from 0 to 100 "
+            "(percent of requests to trace, decimals like 0.5 allowed, 0 turns tracing off)"
+        )
+    return rate
+
+
+def parse_ttl(value: object) -> int:
+    """Read a validity window: whole seconds from 1 to a day."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_TTL:
+        raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give whole seconds from 1 to {MAX_TTL}")
+    return int(text)
+
+
+def parse_seed(value: object) -> int | None:
+    """Read a sampling seed: a whole number, or empty for none."""
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give a whole number, or nothing") from None
+
+
+def parse_run_id(value: object) -> str:
+    """Read a run id: empty (one is made up) or 1 to 64 letters, digits, '.', '_' or '-'."""
+    text = str(value).strip()
+    if text and not _RUN_ID.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed: give 1 to 64 letters, digits, '.', '_' or '-', or nothing"
+        )
+    return text
+
+
+def parse_output_file(value: object) -> str:
+    """Read a path to write: empty (none), or a file in a folder that exists and can be written."""
+    path = str(value).strip()
+    if path:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise argparse.ArgumentTypeError(
+                f"{value!r} is not allowed: give a file path in a folder that exists and can be written"
+            )
+    return path
+
+
+parse_trace_log = parse_output_file
+
+
+def parse_run_file(value: object) -> str:
+    """Read the run file's path: empty (none), or a file whose folder exists or can be made."""
+    path = str(value).strip()
+    if path:
+        folder = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(folder):  # made when the file is written
+            folder = os.path.dirname(folder)
+        if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise argparse.ArgumentTypeError(
+                f"{value!r} is not allowed: give a file path whose folder exists or can be made, or nothing"
+            )
+    return path
+
+
+def check_project(value: object) -> str:
+    """``organization/project`` as given, or "" (a string, so Locust can hand it to workers)."""
+    project = parse_project(value)
+    return str(project) if project else ""
+
+
+def parse_ref_mode(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in REF_MODES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed: give run (one X-Tideways-Ref for the whole run) "
+            "or request (one for each traced request)"
+        )
+    return text
+
+
+@events.init_command_line_parser.add_listener
+def _add_tideways_arguments(parser) -> None:
+    parser.add_argument(
+        "--tideways-apikey",
+        type=str,
+        env_var="LOCUST_TIDEWAYS_APIKEY",
+        default="",
+        # is_secret only masks the input field; the value would still be written
+        # into the web UI page, so the key never goes there.
+        include_in_web_ui=False,
+        help="Tideways API key that signs the trace trigger header. Empty: no traces.",
+    )
+    parser.add_argument(
+        "--tideways-trace-rate",
+        type=parse_trace_rate,
+        env_var="LOCUST_TIDEWAYS_TRACE_RATE",
+        # A float default: the web UI converts its field with type(default).
+        default=DEFAULT_TRACE_RATE,
+        help="Percent of requests that trigger a Tideways trace, 0 to 100 (default 1).",
+    )
+    parser.add_argument(
+        "--tideways-project",
+        type=check_project,
+        env_var="LOCUST_TIDEWAYS_PROJECT",
+        default="",
+        include_in_web_ui=False,
+        help="Tideways ORGANIZATION/PROJECT, as in the app's URLs: the run's summary links to its traces.",
+    )
+    parser.add_argument(
+        "--tideways-environment",
+        type=parse_environment,
+        env_var="LOCUST_TIDEWAYS_ENVIRONMENT",
+        default=DEFAULT_ENVIRONMENT,
+        include_in_web_ui=False,
+        help=f"Tideways environment of the application under test (default {DEFAULT_ENVIRONMENT}).",
+    )
+    parser.add_argument(
+        "--tideways-ref-mode",
+        type=parse_ref_mode,
+        env_var="LOCUST_TIDEWAYS_REF_MODE",
+        default=DEFAULT_REF_MODE,
+        include_in_web_ui=False,
+        help="X-Tideways-Ref: 'run' (default) sends the run id, one link lists the run's traces; "
+        "'request' sends an id per traced request.",
+    )
+    parser.add_argument(
+        "--tideways-trace-ttl",
+        type=parse_ttl,
+        env_var="LOCUST_TIDEWAYS_TRACE_TTL",
+        default=DEFAULT_TTL,
+        help=f"Seconds a trace trigger stays valid, 1 to {MAX_TTL} (default {DEFAULT_TTL}).",
+    )
+    parser.add_argument(
+        "--tideways-trace-log",
+        type=parse_trace_log,
+        env_var="LOCUST_TIDEWAYS_TRACE_LOG",
+        default="",
+        include_in_web_ui=False,
+        help="Append one JSON line per traced request to this file (on the master). Empty: no log.",
+    )
+    parser.add_argument(
+        "--tideways-run-file",
+        type=parse_run_file,
+        env_var="LOCUST_TIDEWAYS_RUN_FILE",
+        default="",
+        include_in_web_ui=False,
+        help="Write the run's id, window and figures to this JSON file when it ends, "
+        "for `python -m tideways_locust.report`. Empty: none.",
+    )
+    parser.add_argument(
+        "--tideways-trace-seed",
+        type=parse_seed,
+        env_var="LOCUST_TIDEWAYS_TRACE_SEED",
+        default=None,
+        include_in_web_ui=False,
+        help="Seed the sampling, so a single-process run traces the same requests again. Default: random.",
+    )
+    parser.add_argument(
+        "--tideways-run-id",
+        type=parse_run_id,
+        env_var="LOCUST_TIDEWAYS_RUN_ID",
+        default="",
+        include_in_web_ui=False,
+        help="The run's id: X-Tideways-Ref of its traced requests (default: made up at each start).",
+    )
+
+
+class Settings:
+    """The options as one user reads them when it starts (so workers see the master's)."""
+
+    def __init__(self, options) -> None:
+        self.api_key = (getattr(options, "tideways_apikey", "") or "").strip()
+        self.rate = parse_trace_rate(getattr(options, "tideways_trace_rate", DEFAULT_TRACE_RATE))
+        self.ttl = parse_ttl(getattr(options, "tideways_trace_ttl", DEFAULT_TTL))
+        self.seed = getattr(options, "tideways_trace_seed", None)
+        self.run = getattr(options, "tideways_run", "") or new_run_id()
+        self.ref_mode = parse_ref_mode(getattr(options, "tideways_ref_mode", DEFAULT_REF_MODE) or DEFAULT_REF_MODE)
+        self.project: TidewaysProject | None = parse_project(getattr(options, "tideways_project", ""))
+        self.environment = parse_environment(
+            getattr(options, "tideways_environment", DEFAULT_ENVIRONMENT) or DEFAULT_ENVIRONMENT
+        )
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"

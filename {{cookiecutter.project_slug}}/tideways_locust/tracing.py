@@ -1,0 +1,247 @@
+"""Which requests carry a profiling header, and the user classes that send them.
+
+``HttpTidewaysUser`` and ``FastHttpTidewaysUser`` add ``X-Tideways-Profiler``
+(and ``X-Tideways-Ref``) to a sample of the requests their ``self.client``
+sends: ``--tideways-trace-rate`` percent of them, signed with the key from
+``--tideways-apikey``. User code needs no change; ``self.tidewaysProfilingHeaders()``
+from the Tideways documentation keeps working.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from gevent import GreenletExit
+from locust import FastHttpUser, HttpUser
+from locust.clients import HttpSession
+
+from .options import Settings
+from .signing import PROFILER_HEADER, REF_HEADER, shared_signer
+from .tracelog import TraceReport
+
+Headers = Mapping[str, str] | None
+
+_PROFILER_LOWER = PROFILER_HEADER.lower()
+_REF_LOWER = REF_HEADER.lower()
+_ABSOLUTE_URL = re.compile(r"^https?://", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Where this process's per-request reference ids come from: one token a process, one count a request.
+_PROCESS_TOKEN = secrets.token_hex(4)
+_REF_NUMBERS = itertools.count(1)
+_USER_NUMBERS = itertools.count(1)
+
+# Where a user waits for an answer: both clients send the whole request before they read.
+_READING = frozenset({"recv", "recv_into", "readinto", "recvfrom", "recvfrom_into"})
+
+
+def _was_sent(traceback) -> bool:
+    """Whether a request stopped by ``GreenletExit`` was on its way: its user was reading the answer.
+
+    A user stopped earlier (checking or opening its connection) never sent the request, so the
+    application has nothing of it.
+    """
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_name in _READING:
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    except ValueError:
+        return None
+
+
+class _Tracer:
+    """Decides for each request of one user whether it carries a profiling header.
+
+    One a user, so its state is kept small (slots, no closures): a 1,000-user run
+    holds a thousand of them.
+    """
+
+    __slots__ = (
+        "_decided",
+        "_draw",
+        "_fresh_header",
+        "_origin",
+        "_pending",
+        "_prepare_request",
+        "_ref",
+        "_ref_prefix",
+        "_send",
+        "_threshold",
+        "_ttl",
+        "rate",
+        "report",
+    )
+
+    def __init__(self, options, host: str | None, report: TraceReport | None = None) -> None:
+        settings = Settings(options)
+        self.rate = settings.rate
+        self.report = report if report is not None else TraceReport(None)
+        self._ttl = settings.ttl
+        # run mode: every traced request carries the run's id; request mode: an id of its own.
+        self._ref = settings.run if settings.ref_mode == "run" else None
+        self._ref_prefix = f"{settings.run}-{_PROCESS_TOKEN}-"
+        signer = shared_signer(settings.api_key) if settings.api_key and self.rate > 0 else None
+        self._fresh_header = signer.fresh_header if signer is not None else None
+        # A request is traced when a draw from [0, 1) falls below this; 0 traces nothing.
+        self._threshold = self.rate / 100.0 if signer is not None else 0.0
+        self._origin = _origin(host or "")
+        user_number = next(_USER_NUMBERS)
+        self._draw = (random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")).random
+        # Set by tidewaysProfilingHeaders(): the next request was sampled already.
+        self._decided = False
+        # Trace headers on their way to requests' prepared request.
+        self._pending: dict | None = None
+        self._send = self._prepare_request = None
+
+    def _sampled(self) -> bool:
+        return self._draw() < self._threshold
+
+    def _same_origin(self, url) -> bool:
+        if isinstance(url, bytes):
+            url = url.decode("utf-8", "replace")
+        if not _ABSOLUTE_URL.match(url):
+            return True  # relative: Locust sends it to the host under test
+        return self._origin is not None and _origin(url) == self._origin
+
+    def _new_ref(self) -> str:
+        return self._ref or f"{self._ref_prefix}{next(_REF_NUMBERS)}"
+
+    def _trace_headers(self) -> dict[str, str]:
+        return {
+            PROFILER_HEADER: self._fresh_header(self._ttl),  # type: ignore[misc]
+            REF_HEADER: self._ref or f"{self._ref_prefix}{next(_REF_NUMBERS)}",
+        }
+
+    def explicit_headers(self) -> dict[str, str]:
+        self._decided = True
+        return self._trace_headers() if self._sampled() else {}
+
+    def prepare(self, url, headers: Headers) -> tuple[Headers, dict[str, str] | None, str | None]:
+        """The caller's headers to send, the trace headers to add, and a traced request's reference id."""
+        decided, self._decided = self._decided, False
+        if headers and any(name.lower() == _PROFILER_LOWER for name in headers):
+            if not self._same_origin(url):
+                return {k: v for k, v in headers.items() if k.lower() not in (_PROFILER_LOWER, _REF_LOWER)}, None, None
+            ref = next((v for k, v in headers.items() if k.lower() == _REF_LOWER), None)
+            if ref is None:  # signed elsewhere: give it an id so it can be found
+                ref = self._new_ref()
+                return headers, {REF_HEADER: ref}, ref
+            return headers, None, ref  # signed by tidewaysProfilingHeaders(): never sign twice
+        if decided or not self._sampled() or not self._same_origin(url):
+            return headers, None, None
+        added = self._trace_headers()
+        return headers, added, added[REF_HEADER]
+
+    def install(self, client) -> None:
+        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``request``."""
+        self._send = client.request
+        client.request = self.request
+        if isinstance(client, HttpSession):
+            # requests merges any headers= passed with the session's, which costs more than the
+            # trace itself, so a traced request gets its headers on requests' prepared request.
+            self._prepare_request = client.prepare_request
+            client.prepare_request = self.prepare_request
+
+    def prepare_request(self, request):
+        """requests' ``Session.prepare_request``, plus the trace headers of the request being sent."""
+        prepared = self._prepare_request(request)  # type: ignore[misc]
+        if self._pending is not None:
+            prepared.headers.update(self._pending)
+            self._pending = None
+        return prepared
+
+    def request(self, method, url, *args, headers=None, **kwargs):
+        """Locust's ``client.request``, sampled for a trace.
+
+        Every request pays for this, so its common cases are kept short: a request without
+        headers that the draw leaves untraced goes straight on; a traced one is counted
+        once Locust has reported it, and carries its id in Locust's request ``context``
+        only when a trace log wants a record of it. Calls to send() without ``*args`` or
+        ``**kwargs`` run inline in Python 3.11+; with them, in a new C frame, which deepens
+        the stack that gevent copies at every switch of a user.
+        """
+        send = self._send
+        if headers is None and not self._decided:  # the common case, kept short
+            if self._draw() >= self._threshold or (url[:1] != "/" and not self._same_origin(url)):
+                return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
+            added = self._trace_headers()
+            ref = added[REF_HEADER]
+        else:
+            headers, added, ref = self.prepare(url, headers)
+            if ref is None:
+                return send(method, url, *args, headers=headers, **kwargs)
+        report = self.report
+        if report.keep_records:
+            kwargs["context"] = {**(kwargs.get("context") or {}), "tideways_ref": ref}
+        if added is not None:
+            if self._prepare_request is not None:
+                self._pending = added  # taken by prepare_request() before anything yields
+            else:
+                headers = {**headers, **added} if headers else added
+        started = time.perf_counter()
+        try:
+            if args or kwargs:
+                response = send(method, url, *args, headers=headers, **kwargs)
+            else:
+                response = send(method, url, headers=headers)
+        except GreenletExit as stopped:
+            # The run stopped this user while the request was out: the application has it (and
+            # Tideways its trace) but Locust never reports it, so it is recorded here.
+            if _was_sent(stopped.__traceback__):
+                report.unanswered(method, url, kwargs.get("name"), ref, started)
+            raise
+        finally:
+            self._pending = None
+        # Done: Locust has reported it (a catch_response request is reported when its block ends).
+        report.counted += 1
+        return response
+
+
+class _TidewaysUserMixin:
+    """Samples every request of ``self.client`` for a Tideways trace.
+
+    Locust builds the client inside ``User.__init__`` and offers no way to pick
+    its class. Both of its clients send every verb (and ``rest()``) through
+    ``client.request()``, so wrapping that one method of the user's own client
+    sees every request.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        report = getattr(self.environment, "tideways_report", None)
+        self._tideways = _Tracer(self.environment.parsed_options, self.host, report)
+        self._tideways.install(self.client)
+
+    def tidewaysProfilingHeaders(self) -> dict[str, str]:  # noqa: N802 - Tideways' documented name
+        """The trace headers for a sampled request, else ``{}``.
+
+        Kept for code written against Tideways' documentation, which passes the
+        result as ``headers=``. The next request then is not sampled again.
+        """
+        return self._tideways.explicit_headers()
+
+
+class HttpTidewaysUser(_TidewaysUserMixin, HttpUser):
+    """An ``HttpUser`` whose requests trigger Tideways traces at the trace rate."""
+
+    abstract = True
+
+
+class FastHttpTidewaysUser(_TidewaysUserMixin, FastHttpUser):
+    """A ``FastHttpUser`` whose requests trigger Tideways traces at the trace rate."""
+
+    abstract = True
