@@ -1,0 +1,615 @@
+"""The report as Markdown and as one HTML page: sections, tables, the chart, and hostile strings kept as text."""
+
+from __future__ import annotations
+
+import copy
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tideways_locust.report import render
+
+XSS = "<script>alert(1)</script>"
+PIPE = "a|b"
+BAD_LINK = "javascript:alert(1)"
+MD_LINK = "](http://evil)"
+TRACES = "https://app.tideways.io/o/acme/shop/traces?cid=20261129T024100-3f9a"
+TRACE_URL = "https://app.tideways.io/o/acme/shop/trace/-abc123/quick?s=web&env=production"
+
+
+def endpoint(method, name, requests, failures, p95):
+    return {
+        "method": method,
+        "name": name,
+        "requests": requests,
+        "failures": failures,
+        "median_ms": 12.0,
+        "p95_ms": p95,
+        "average_ms": 15.3,
+        "max_ms": 90.0,
+    }
+
+
+def full_report() -> dict:
+    return {
+        "format": 1,
+        "generated": "2026-11-29T02:45:10+00:00",
+        "complete": True,
+        "problems": [],
+        "run": {
+            "id": "20261129T024100-3f9a",
+            "start": "2026-11-29T02:41:05+00:00",
+            "end": "2026-11-29T02:43:20+00:00",
+            "window": {"from": "2026-11-29 02:41", "to": "2026-11-29 02:44", "minutes": 4},
+            "host": "https://staging.example.com",
+            "users": 10,
+            "locust": "2.47.0",
+            "project": "acme/shop",
+            "environment": "production",
+            "service": "web",
+            "ref_mode": "run",
+            "trace_rate": {"asked": 1.0, "reached": 1.02},
+            "requests": 5120,
+            "traced": 52,
+        },
+        "links": {"traces": TRACES, "help": None},
+        "client": {
+            "endpoints": [
+                endpoint("GET", "/products/{id}", 3000, 1, 40.0),
+                endpoint("POST", "/cart", 1100, 0, 120.4),
+                endpoint("GET", XSS, 1000, 2, 8.25),
+                endpoint("GET", PIPE, 20, 0, None),
+            ],
+            "total": endpoint("", "Aggregated", 5120, 3, 55.0),
+        },
+        "server": {
+            "total": {"requests": 4800, "errors": 3, "error_rate": 0.0625, "p95_ms": 55.0, "median_ms": 20.0},
+            "transactions": [
+                {
+                    "name": "App\\Controller\\ProductController::show",
+                    "requests": 2800,
+                    "errors": 0,
+                    "p95_ms": 60.0,
+                    "average_ms": 22.0,
+                    "memory_kb": 2048,
+                },
+                {
+                    "name": "POST /cart",
+                    "requests": 1000,
+                    "errors": 3,
+                    "p95_ms": 150.0,
+                    "average_ms": 80.0,
+                    "memory_kb": 512,
+                },
+                {
+                    "name": MD_LINK,
+                    "requests": 1000,
+                    "errors": None,
+                    "p95_ms": None,
+                    "average_ms": None,
+                    "memory_kb": None,
+                },
+            ],
+            "reached_php_percent": 93.75,
+        },
+        "minutes": [
+            {
+                "minute": "2026-11-29 02:41",
+                "locust_requests": 1700,
+                "locust_failures": 0,
+                "locust_p95_ms": 41.0,
+                "tideways_requests": 1650,
+                "tideways_errors": 0,
+                "tideways_p95_ms": 50.0,
+            },
+            {
+                "minute": "2026-11-29 02:42",
+                "locust_requests": 1800,
+                "locust_failures": 2,
+                "locust_p95_ms": 120.0,
+                "tideways_requests": None,
+                "tideways_errors": None,
+                "tideways_p95_ms": None,
+            },
+            {
+                "minute": "2026-11-29 02:43",
+                "locust_requests": 1600,
+                "locust_failures": 1,
+                "locust_p95_ms": 60.0,
+                "tideways_requests": 1500,
+                "tideways_errors": 3,
+                "tideways_p95_ms": 70.0,
+            },
+            {
+                "minute": "2026-11-29 02:44",
+                "locust_requests": 20,
+                "locust_failures": 0,
+                "locust_p95_ms": None,
+                "tideways_requests": 10,
+                "tideways_errors": 0,
+                "tideways_p95_ms": 65.5,
+            },
+        ],
+        "traces": [
+            {
+                "id": "-abc123",
+                "date": "2026-11-29 02:42",
+                "url": TRACE_URL,
+                "transaction": "GET /products/{id}",
+                "method": "GET",
+                "status": 200,
+                "request_url": "shop.example.com/products/3",
+                "response_time_ms": 812.0,
+                "memory_kb": 4096,
+                "bottlenecks": ["sql", "http"],
+                "layers": [{"name": "sql", "perc": 61.5, "count": 12, "latency_sum_ms": 500.0}],
+            },
+            {
+                "id": "-def456",
+                "date": "2026-11-29 02:43",
+                "url": BAD_LINK,
+                "transaction": XSS,
+                "method": None,
+                "status": None,
+                "request_url": None,
+                "response_time_ms": 95.25,
+                "memory_kb": None,
+                "bottlenecks": [],
+                "layers": [
+                    {"name": "io", "perc": 5.0, "count": 1, "latency_sum_ms": 5.0},
+                    {"name": "sql", "perc": 61.5, "count": 12, "latency_sum_ms": 500.0},
+                    {"name": "http", "perc": 20.25, "count": 2, "latency_sum_ms": 100.0},
+                    {"name": "cache", "perc": 1.0, "count": 2, "latency_sum_ms": 1.0},
+                ],
+            },
+            {
+                "id": "-ghi789",
+                "date": "2026-11-29 02:43",
+                "url": None,
+                "transaction": MD_LINK,
+                "method": "POST",
+                "status": 500,
+                "request_url": XSS,
+                "response_time_ms": 400.0,
+                "memory_kb": 700,
+                "bottlenecks": [],
+                "layers": [],
+            },
+        ],
+    }
+
+
+def minimal_report() -> dict:
+    return {
+        "format": 1,
+        "generated": "2026-11-29T02:45:10+00:00",
+        "complete": False,
+        "problems": ["Tideways answered 401: check TIDEWAYS_API_TOKEN", XSS],
+        "run": {
+            "id": "20261129T024100-3f9a",
+            "start": "2026-11-29T02:41:05+00:00",
+            "end": "2026-11-29T02:43:20+00:00",
+            "window": {"from": "2026-11-29 02:41", "to": "2026-11-29 02:43", "minutes": 3},
+            "host": "https://staging.example.com",
+            "users": 10,
+            "locust": "2.47.0",
+            "project": None,
+            "environment": "production",
+            "service": None,
+            "ref_mode": "request",
+            "trace_rate": {"asked": 1.0, "reached": None},
+            "requests": 0,
+            "traced": 0,
+        },
+        "links": {"traces": None, "help": "set --tideways-project ORGANIZATION/PROJECT for links to the traces"},
+        "client": {"endpoints": [], "total": endpoint("", "Aggregated", 0, 0, None)},
+        "server": None,
+        "minutes": [],
+        "traces": [],
+    }
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def section(markdown: str, title: str) -> str:
+    """The text of the ``## title`` section, up to the next ``## ``."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", markdown, re.S | re.M)
+    assert match, f"section {title!r}"
+    return match[1]
+
+
+def tables(text: str) -> list[list[list[str]]]:
+    """The Markdown tables in ``text``, each a list of rows of cells (header and delimiter rows dropped)."""
+    found, current = [], None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if current is None:
+                current = found.append([]) or found[-1]
+            current.append(line)
+        else:
+            current = None
+    return [[split_row(row) for row in table[2:]] for table in found]
+
+
+def split_row(row: str) -> list[str]:
+    """Cells of a GFM table row: split on ``|`` that is not escaped."""
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
+def md_links(markdown: str) -> list[str]:
+    """Targets of inline Markdown links ``[text](target)`` with an unescaped ``[``."""
+    return re.findall(r"(?<!\\)\[(?:[^\]\\]|\\.)*\]\(([^)]*)\)", markdown)
+
+
+class Page(HTMLParser):
+    """Checks that every element opened is closed in order, and collects attributes."""
+
+    VOID = {"meta", "br", "link", "img", "input", "hr", "line", "circle", "path"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.errors: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def by_id(self, element_id: str) -> list[tuple[str, dict]]:
+        return [(tag, attrs) for tag, attrs in self.tags if attrs.get("id") == element_id]
+
+
+def parse(page: str) -> Page:
+    parser = Page()
+    parser.feed(page)
+    parser.close()
+    assert not parser.errors, parser.errors
+    assert parser.stack == [], f"unclosed: {parser.stack}"
+    return parser
+
+
+# -- Markdown ------------------------------------------------------------------
+
+
+SECTIONS = ["The run", "Traces", "Client beside server", "Per minute", "Slowest traces"]
+
+
+def test_markdown_has_the_sections_in_order():
+    text = render.markdown(full_report())
+    assert text.startswith("# Tideways report of run 20261129T024100-3f9a\n")
+    positions = [text.index(f"\n## {title}\n") for title in SECTIONS]
+    assert positions == sorted(positions)
+    assert "Incomplete" not in text and "Problems" not in text
+
+
+def test_markdown_run_and_link():
+    text = render.markdown(full_report())
+    run = section(text, "The run")
+    for fact in [
+        "20261129T024100-3f9a",
+        "2026-11-29 02:41 to 2026-11-29 02:44, 4 minutes",
+        "acme/shop",
+        "production",
+        "**Service:** web",
+        "**Users:** 10",
+        "asked 1 %, reached 1.02 %",
+        "5120",
+        "52",
+        "2.47.0",
+    ]:
+        assert fact in run, fact
+    assert f"**[Open the traces of this run in Tideways]({TRACES})**" in section(text, "Traces")
+    assert "run's id as X-Tideways-Ref" in section(text, "Traces")
+
+
+def test_markdown_tables_have_their_rows_and_totals():
+    text = render.markdown(full_report())
+    client, server = tables(section(text, "Client beside server"))
+    assert len(client) == 4 + 1 and all(len(row) == 5 for row in client)
+    assert client[-1] == ["", "**Aggregated**", "**5120**", "**3**", "**55.0**"]
+    assert client[0] == ["GET", "/products/{id}", "3000", "1", "40.0"]
+    assert client[1][4] == "120", "no decimals from 100 ms on"
+    assert client[2][4] == "8.2", "one decimal below 100 ms"
+    assert client[3][4] == "–", "None is shown as a dash"
+    assert len(server) == 3 + 1 and all(len(row) == 5 for row in server)
+    assert server[0][4] == "2.0 MB" and server[1][4] == "512 KB"
+    assert server[-1][:4] == ["**Total**", "**4800**", "**3 (0.06 %)**", "**55.0**"]
+    assert "93.75 %" in section(text, "Client beside server")
+    assert "Tideways' requests over Locust's requests in the same window" in text
+
+    minutes = tables(section(text, "Per minute"))[0]
+    assert [row[0] for row in minutes] == [
+        "2026-11-29 02:41",
+        "2026-11-29 02:42",
+        "2026-11-29 02:43",
+        "2026-11-29 02:44",
+    ]
+    assert minutes[1] == ["2026-11-29 02:42", "1800", "120", "–", "–"]
+
+    traces = tables(section(text, "Slowest traces"))[0]
+    assert len(traces) == 3 and all(len(row) == 6 for row in traces)
+    assert traces[0][1] == "[GET /products/{id}](" + TRACE_URL + ")"
+    assert traces[0][2:] == ["GET 200", "812", "4.0 MB", "sql, http"]
+    assert traces[1][1] == "&lt;script&gt;alert(1)&lt;/script&gt;", "a javascript: URL is no link"
+    assert traces[1][2:4] == ["–", "95.2"]
+    assert traces[1][5] == "sql 61.5 %, http 20.25 %, io 5 %", "the top layers when no bottleneck is named"
+    assert traces[2][5] == "–"
+
+
+def test_markdown_escapes_hostile_strings():
+    text = render.markdown(full_report())
+    assert "<script" not in text and "<" not in text.replace("&lt;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "a\\|b" in text and "a|b" not in text
+    assert "\\](http\\://evil)" in text and "](http://evil)" not in text
+    # The only links are the run's traces and the one trace with an https URL; javascript: is text.
+    assert md_links(text) == [TRACES, TRACE_URL]
+    assert "javascript" not in text, "a trace URL that is not http(s) is not shown as a link"
+    # No bare URL GitHub would autolink: every http: outside a link target is escaped.
+    outside = text.replace(f"({TRACES})", "").replace(f"({TRACE_URL})", "")
+    assert "http:" not in outside and "https:" not in outside
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("a|b", "a\\|b"),
+        ("`code`", "\\`code\\`"),
+        ("[x](http://evil)", "\\[x\\](http\\://evil)"),
+        ("line\nbreak\r\nhere", "line break here"),
+        ("<b>&amp;</b>", "&lt;b&gt;&amp;amp;&lt;/b&gt;"),
+        ("App\\Controller::show", "App\\\\Controller\\::show"),
+        ("www.evil.example", "www\\.evil.example"),
+        ("# not a heading", "\\# not a heading"),
+        ("- not a list", "\\- not a list"),
+        ("1. not a list", "1\\. not a list"),
+        ("2.47.0", "2.47.0"),
+        ("-abc123", "\\-abc123"),
+        ("*not* _emphasis_", "\\*not\\* \\_emphasis\\_"),
+    ],
+)
+def test_md_escapes(value, expected):
+    assert render.md(value) == expected
+
+
+def test_a_hostile_cell_does_not_break_the_table():
+    report = full_report()
+    report["client"]["endpoints"] = [endpoint("GET", "x | y\n| z | w |\n\n# head `", 1, 0, 1.0)]
+    client = tables(section(render.markdown(report), "Client beside server"))[0]
+    assert len(client) == 2 and [len(row) for row in client] == [5, 5]
+
+
+def test_markdown_of_a_minimal_report():
+    text = render.markdown(minimal_report())
+    positions = [text.index(f"\n## {title}\n") for title in SECTIONS]
+    assert positions == sorted(positions)
+    notice = text[: positions[0]]
+    assert "**Incomplete report.**" in notice
+    assert "> - Tideways answered 401: check TIDEWAYS\\_API\\_TOKEN" in notice
+    assert "> - &lt;script&gt;" in notice
+    assert "Service" not in section(text, "The run")
+    assert "**Tideways project:** –" in section(text, "The run")
+    traces = section(text, "Traces")
+    assert "--tideways-project ORGANIZATION/PROJECT" in traces.replace("\\-", "-")
+    assert "links to its own trace" in traces
+    assert md_links(text) == []
+    client_server = section(text, "Client beside server")
+    assert len(tables(client_server)) == 1, "no Tideways table"
+    assert tables(client_server)[0] == [["", "**Aggregated**", "**0**", "**0**", "**–**"]]
+    assert "The server side was not fetched: Tideways answered 401" in client_server
+    assert "No per-minute figures." in section(text, "Per minute")
+    assert "No callgraph traces in this window." in section(text, "Slowest traces")
+
+
+def test_problems_are_shown_when_the_report_is_complete_too():
+    report = full_report()
+    report["problems"] = ["the traces list was cut at 100"]
+    text = render.markdown(report)
+    assert "> **Problems:**" in text and "> - the traces list was cut at 100" in text
+    assert text.index("Problems") < text.index("## The run")
+
+
+def test_server_not_fetched_without_problems_says_to_set_the_token():
+    report = minimal_report()
+    report["problems"] = []
+    assert "set TIDEWAYS\\_API\\_TOKEN" in section(render.markdown(report), "Client beside server")
+    assert "set TIDEWAYS_API_TOKEN" in render.html(report)
+
+
+# -- figures -------------------------------------------------------------------
+
+
+def test_figures():
+    assert [render.fmt_ms(v) for v in (None, 0, 8.25, 99.94, 100, 812.4)] == ["–", "0.0", "8.2", "99.9", "100", "812"]
+    assert [render.fmt_percent(v) for v in (None, 1.0, 1.02, 93.75, 0.0625, 100)] == [
+        "–",
+        "1 %",
+        "1.02 %",
+        "93.75 %",
+        "0.06 %",
+        "100 %",
+    ]
+    assert [render.fmt_memory(v) for v in (None, 700, 2048, 4096)] == ["–", "700 KB", "2.0 MB", "4.0 MB"]
+    assert [render.fmt_count(v) for v in (None, 0, 4800, 4800.0)] == ["–", "0", "4800", "4800"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (TRACE_URL, TRACE_URL),
+        ("HTTP://example.com/x", "HTTP://example.com/x"),
+        ('https://e.example/a b)<c>"|`', "https://e.example/a%20b%29%3Cc%3E%22%7C%60"),
+        (BAD_LINK, None),
+        ("JavaScript:alert(1)//https://x", None),
+        ("data:text/html,<script>", None),
+        ("//evil.example", None),
+        (" https://x.example", None),
+        (None, None),
+        (42, None),
+    ],
+)
+def test_safe_url(url, expected):
+    assert render.safe_url(url) == expected
+
+
+# -- the chart -----------------------------------------------------------------
+
+
+def circles(svg: str, series: str) -> list[str]:
+    return re.findall(rf'<circle class="point-{series}"[^>]*>', svg)
+
+
+def test_chart_has_two_series_with_gaps():
+    svg = render.svg_chart(full_report()["minutes"])
+    parse(svg)
+    assert svg.startswith('<svg id="minutes-chart" role="img" aria-label="')
+    assert "<title>" in svg
+    locust = re.findall(r'<path class="series-locust" d="([^"]*)"', svg)
+    tideways = re.findall(r'<path class="series-tideways" d="([^"]*)"', svg)
+    assert len(locust) == 1 and len(tideways) == 1
+    assert len(circles(svg, "locust")) == 3 and len(circles(svg, "tideways")) == 3
+    # Locust: 02:41 02:42 02:43 then a gap at 02:44; Tideways: 02:41, a gap at 02:42, 02:43 02:44.
+    assert re.findall(r"[ML]", locust[0]) == ["M", "L", "L"]
+    assert re.findall(r"[ML]", tideways[0]) == ["M", "M", "L"]
+    assert "<title>02:42 Locust p95 120 ms</title>" in svg
+    assert "<title>02:44 Tideways p95 65.5 ms</title>" in svg
+    assert "Locust p95</text>" in svg and "Tideways p95</text>" in svg, "a legend"
+    assert ">02:41</text>" in svg and ">0</text>" in svg, "labelled ticks"
+
+
+def test_chart_without_figures():
+    assert "No per-minute figures" in render.svg_chart([])
+    none = [{"minute": "2026-11-29 02:41", "locust_p95_ms": None, "tideways_p95_ms": None}]
+    assert "No per-minute figures" in render.svg_chart(none)
+    assert "<svg" not in render.svg_chart(none)
+
+
+def test_chart_of_one_minute_and_of_hostile_minutes():
+    svg = render.svg_chart([{"minute": XSS, "locust_p95_ms": 0, "tideways_p95_ms": None}])
+    parse(svg)
+    assert len(circles(svg, "locust")) == 1 and "series-tideways" not in svg
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+
+
+def test_chart_of_an_hour_labels_a_few_minutes():
+    minutes = [
+        {"minute": f"2026-11-29 03:{i:02d}", "locust_p95_ms": 10.0 + i, "tideways_p95_ms": 1234.5 if i % 2 else None}
+        for i in range(60)
+    ]
+    svg = render.svg_chart(minutes)
+    parse(svg)
+    labels = re.findall(r'text-anchor="middle">(\d\d:\d\d)</text>', svg)
+    assert 3 <= len(labels) <= 10 and labels[0] == "03:00" and labels[-1] == "03:59"
+    assert len(circles(svg, "locust")) == 60 and len(circles(svg, "tideways")) == 30
+    tideways = re.findall(r'<path class="series-tideways" d="([^"]*)"', svg)[0]
+    assert "L" not in tideways, "every other minute is a gap: no two Tideways points are joined"
+    ticks = [float(t) for t in re.findall(r'text-anchor="end">([\d.]+)</text>', svg)]
+    assert ticks[0] == 0 and 1234.5 <= ticks[-1] < 2 * 1234.5 and len(ticks) <= 6
+
+
+# -- HTML ----------------------------------------------------------------------
+
+
+def test_html_is_self_contained_and_escaped():
+    page = render.html(full_report())
+    parsed = parse(page)
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "javascript:" not in page.lower()
+    assert not [attrs for _, attrs in parsed.tags if "src" in attrs or "srcset" in attrs]
+    assert not [attrs for _, attrs in parsed.tags if "style" in attrs or any(k.startswith("on") for k in attrs)]
+    hrefs = [attrs["href"] for _, attrs in parsed.tags if "href" in attrs]
+    assert hrefs == [TRACES, TRACE_URL], "links only to the traces"
+    assert "@import" not in page and "url(" not in page
+    style = page.split("<style>")[1].split("</style>")[0]
+    assert "http" not in style and "xmlns" not in page
+    # No attribute but the two links' href names anything elsewhere; URLs in the report's strings are text.
+    assert not [attrs for _, attrs in parsed.tags for k, v in attrs.items() if k != "href" and "http" in (v or "")]
+
+
+def test_html_sections_and_hooks():
+    page = render.html(full_report())
+    parsed = parse(page)
+    assert "<h1>Tideways report of run 20261129T024100-3f9a</h1>" in page
+    positions = [page.index(f"<h2>{title}</h2>") for title in SECTIONS]
+    assert positions == sorted(positions)
+    for element_id, tag in [
+        ("run", "section"),
+        ("traces-link", "a"),
+        ("client-table", "table"),
+        ("server-table", "table"),
+        ("minutes-chart", "svg"),
+        ("slowest-traces", "section"),
+        ("minutes-table", "table"),
+    ]:
+        assert [t for t, _ in parsed.by_id(element_id)] == [tag], element_id
+    assert parsed.by_id("traces-link")[0][1]["href"] == TRACES
+    totals = {attrs["data-total"]: attrs["data-value"] for _, attrs in parsed.tags if "data-total" in attrs}
+    assert totals == {"locust-requests": "5120", "tideways-requests": "4800"}
+    rows = re.findall(r"<tr>", page.split('id="client-table"')[1].split("</table>")[0])
+    assert len(rows) == 1 + 4, "the header row and one a endpoint; the total is in tfoot"
+    assert len(re.findall(r"<tr>", page.split('id="server-table"')[1].split("</table>")[0])) == 1 + 3
+    assert len(re.findall(r"<tr>", page.split('id="minutes-table"')[1].split("</table>")[0])) == 1 + 4
+    assert len(re.findall(r"<tr>", page.split('id="slowest-traces"')[1].split("</table>")[0])) == 1 + 3
+    assert "93.75 %" in page and "No per-minute figures" not in page
+    assert page.count('class="point-locust"') == 3 and page.count('class="point-tideways"') == 3
+    assert "App\\Controller\\ProductController::show" in page
+
+
+def test_html_of_a_minimal_report():
+    page = render.html(minimal_report())
+    parsed = parse(page)
+    assert "<script" not in page
+    assert not [attrs for _, attrs in parsed.tags if "href" in attrs or "src" in attrs]
+    assert parsed.by_id("problems") and "Incomplete report." in page
+    assert "Tideways answered 401: check TIDEWAYS_API_TOKEN" in page and "&lt;script&gt;" in page
+    assert not parsed.by_id("traces-link") and not parsed.by_id("server-table") and not parsed.by_id("minutes-chart")
+    assert parsed.by_id("run") and parsed.by_id("client-table") and parsed.by_id("slowest-traces")
+    assert "set --tideways-project ORGANIZATION/PROJECT" in page
+    assert "links to its own trace" in page
+    assert "The server side was not fetched: Tideways answered 401" in page
+    assert "No per-minute figures" in page and "No callgraph traces in this window." in page
+    totals = {attrs["data-total"]: attrs["data-value"] for _, attrs in parsed.tags if "data-total" in attrs}
+    assert totals == {"locust-requests": "0"}
+
+
+def test_a_non_http_traces_link_is_text():
+    report = full_report()
+    report["links"]["traces"] = BAD_LINK
+    page, text = render.html(report), render.markdown(report)
+    assert 'id="traces-link"' not in page and 'href="javascript' not in page
+    assert "javascript\\:alert(1)" in text and md_links(text) == [TRACE_URL]
+
+
+def test_renders_what_is_there_only():
+    report = copy.deepcopy(full_report())
+    report["server"]["reached_php_percent"] = None
+    report["server"]["total"] = {
+        "requests": None,
+        "errors": None,
+        "error_rate": None,
+        "p95_ms": None,
+        "median_ms": None,
+    }
+    page, text = render.html(report), render.markdown(report)
+    assert "Load that reached PHP: –" in page and "Load that reached PHP: –" in text
+    assert 'data-total="tideways-requests" data-value=""' in page
