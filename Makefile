@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean rsync bench
+.PHONY: demo test lint clean rsync chromium bench
 
 $(BIN)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,17 @@ rsync:
 		  apt-get update -qq && apt-get install -y -qq rsync >/dev/null; } || \
 		echo "rsync is missing and could not be installed: the GitLab CI tests will be skipped"
 
+# The browser tests drive Debian's chromium with Playwright (its own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium is missing and could not be installed: the browser tests will be skipped"
+
 demo: $(BIN)/installed  ## bake a project, load a local target, show what was traced
 	$(BIN)/python -m scripts.demo
 
-test: $(BIN)/installed node_modules/installed rsync  ## every test: the template's and each baked project's own
+test: $(BIN)/installed node_modules/installed rsync chromium  ## every test: the template's and each baked project's own
 	$(BIN)/python -m pytest
 
 $(BIN)/bench-installed: $(BIN)/installed bench/requirements.txt

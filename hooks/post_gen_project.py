@@ -22,6 +22,7 @@ Next steps:
   cp .env.example .env        # then put your Tideways API key in .env
   locust                      # web UI on http://localhost:8089
   locust --headless           # or a headless run with the settings in locust.conf
+  python -m tideways_locust.report   # then Locust beside Tideways (TIDEWAYS_API_TOKEN in .env)
 """
 
 

@@ -6,16 +6,21 @@
 3. runs a short ``locust --headless`` in the baked project against it, signing
    with a throwaway API key that is never printed;
 4. prints how many requests were sent, traced and accepted, and the first
-   records of the run's trace log (reference id, request, status).
+   records of the run's trace log (reference id, request, status);
+5. starts the baked stand-in of Tideways' REST API (``tests/tideways_api.py``,
+   whose figures come from what the target received), runs the baked report
+   command against it and prints the run's link and the report's figures. The
+   report stays in ``--reports`` (default ``.cache/demo-reports/``).
 
 Exits non-zero when Locust fails, nothing was traced, any header was refused,
-or the trace log does not hold one record per traced request.
+the trace log does not hold one record per traced request, or the report fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -27,6 +32,8 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 from scripts.baked_venv import REPO, ensure_baked_venv
+
+PROJECT = "demo/shop"  # a Tideways organization/project for the links; the stand-in serves it
 
 
 def load_target_module(project: Path):
@@ -45,7 +52,85 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--trace-rate", default="10", help="percent of requests to trace (default 10, above the baked 1 to show more)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the baked project and print where it is")
+    parser.add_argument(
+        "--reports",
+        type=Path,
+        default=REPO / ".cache" / "demo-reports",
+        help="folder for the Tideways report (default .cache/demo-reports)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        help="also save a picture of the HTML report here (Playwright and a Chromium, as `make test` installs)",
+    )
     return parser.parse_args(argv)
+
+
+def screenshot(page: Path, picture: Path) -> None:
+    """A full-page PNG of ``page`` in the system's Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    browser = next((shutil.which(name) for name in ("chromium", "google-chrome") if shutil.which(name)), None)
+    if browser is None:
+        raise SystemExit("--screenshot needs Chromium: `make test` installs Debian's chromium")
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+        context = chromium.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 800})
+        context.new_page().goto(page.resolve().as_uri())
+        context.pages[0].screenshot(path=str(picture), full_page=True)
+        chromium.close()
+    print(f"Saved a picture of the report to {picture}")
+
+
+def start(command: list[str], cwd: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    """A baked helper server and the URL from its first line, ``listening on URL``."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        raise SystemExit(f"{command[1]} did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
+def tideways_report(python: Path, project: Path, log: Path, reports: Path, env: dict) -> int:
+    """The baked report command against the API stand-in; prints the run's link and figures."""
+    token = secrets.token_hex(16)  # throwaway, like the key
+    api_env = {**env, "TIDEWAYS_API_TOKEN": token}
+    api, api_url = start(
+        [str(python), "tests/tideways_api.py", "--project", PROJECT, "--target-log", str(log)], project, api_env
+    )
+    try:
+        shutil.rmtree(reports, ignore_errors=True)
+        command = ["-m", "tideways_locust.report", "--wait", "0", "--out", str(reports.resolve())]
+        print(f"\nRunning: python {' '.join(command)} (Tideways' API: a local stand-in at {api_url})", flush=True)
+        report = subprocess.run(
+            [str(python), *command], cwd=project, env={**api_env, "TIDEWAYS_API_URL": api_url}, timeout=300
+        )
+    finally:
+        stop(api)
+    if report.returncode != 0:
+        return report.returncode
+    data = json.loads((reports / "tideways-report.json").read_text(encoding="utf-8"))
+    client, server = data["client"]["total"], data["server"]["total"]
+    print(
+        f"Locust: {client['requests']} requests, p95 {client['p95_ms']:g} ms; "
+        f"Tideways: {server['requests']} requests "
+        f"({data['server']['reached_php_percent']:g} % of Locust's reached PHP), p95 {server['p95_ms']:g} ms"
+    )
+    for trace in data["traces"][:3]:
+        print(f"  slow trace {trace['response_time_ms']:g} ms  {trace['transaction']}  {trace['url']}")
+    print(f"Open {reports / 'tideways-report.html'} in a browser.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,12 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     env["LOCUST_TIDEWAYS_APIKEY"] = api_key
     trace_log = work / "traces.jsonl"
     env["LOCUST_TIDEWAYS_TRACE_LOG"] = str(trace_log)
+    env["LOCUST_TIDEWAYS_PROJECT"] = PROJECT
+    env["LOCUST_TIDEWAYS_RUN_FILE"] = str(project / "reports" / "tideways-run.json")
     log = work / "target.jsonl"
-    target = subprocess.Popen(
-        [str(python), "tests/target.py", "--log", str(log)], cwd=project, env=env, stdout=subprocess.PIPE, text=True
-    )
+    target, url = start([str(python), "tests/target.py", "--log", str(log), "--work-ms", "40"], project, env)
     try:
-        url = target.stdout.readline().split()[-1]
         print(f"Target {url} checks every X-Tideways-Profiler header the way Tideways does")
         command = [
             "locust",
@@ -87,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Running:", " ".join(command), "(the API key: a throwaway one in LOCUST_TIDEWAYS_APIKEY)", flush=True)
         locust = subprocess.run([str(python), "-m", *command], cwd=project, env=env, timeout=600)
     finally:
-        target.terminate()
-        target.communicate(timeout=30)
+        stop(target)
 
     target_module = load_target_module(project)
     counts = target_module.summarize(target_module.read_log(log))
@@ -103,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({share:.1f} %, asked {args.trace_rate} %), {counts['accepted']} accepted, "
         f"{counts['rejected']} rejected by the header check."
     )
+    report = tideways_report(python, project, log, args.reports, env) if locust.returncode == 0 else None
     if args.keep:
         print(f"The baked project stays in {project}")
     else:
@@ -113,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     if counts["traced"] == 0 or counts["rejected"] or len(traces) != counts["traced"]:
         print("Expected traced requests, no rejected header and one trace log record each", file=sys.stderr)
         return 1
+    if report != 0:
+        print(f"The Tideways report failed with exit code {report}", file=sys.stderr)
+        return 1
+    if args.screenshot:
+        screenshot(args.reports / "tideways-report.html", args.screenshot)
     return 0
 
 

@@ -14,8 +14,10 @@ DISTINCT_PROJECTS = [
             "http_client": "FastHttpUser",
             "endpoints": f"{HOSTILE_ENDPOINTS}, DELETE /cart/{{item}} x2",
             "wait_time": "0",
+            "tideways_project": "Acme Inc/shop-staging",
+            "tideways_environment": "staging",
         },
-        id="fasthttpuser-hostile-endpoints",
+        id="fasthttpuser-hostile-endpoints-tideways-project",
     ),
 ]
 

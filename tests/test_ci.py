@@ -24,7 +24,8 @@ from tests.conftest import REPO
 
 NODE_TOOLS = REPO / "node_modules"
 WORKFLOW = ".github/workflows/load-test.yml"
-CI_FILES = {"github": {WORKFLOW, "ci/load-test.sh"}, "gitlab": {".gitlab-ci.yml", "ci/load-test.sh"}}
+CI_SCRIPTS = {"ci/load-test.sh", "ci/tideways-report.sh"}
+CI_FILES = {"github": {WORKFLOW, *CI_SCRIPTS}, "gitlab": {".gitlab-ci.yml", *CI_SCRIPTS}}
 BIN = Path(sys.executable).parent
 
 
@@ -92,8 +93,14 @@ def test_the_key_reaches_only_the_load_test_step_and_never_a_script(bake):
         assert "${{" not in step.get("run", ""), "expressions never go into run scripts"
         if "uses" in step:
             assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), "actions pinned to a commit"
-    with_key = [s for s in job["steps"] if "secrets." in json.dumps(s.get("env", {}))]
-    assert [s["name"] for s in with_key] == ["Load test"]
+    with_secret = {s["name"]: s["env"] for s in job["steps"] if "secrets." in json.dumps(s.get("env", {}))}
+    assert with_secret == {
+        "Load test": {**with_secret["Load test"], "LOCUST_TIDEWAYS_APIKEY": "${{ secrets.TIDEWAYS_APIKEY }}"},
+        "Tideways report": {"TIDEWAYS_API_TOKEN": "${{ secrets.TIDEWAYS_API_TOKEN }}"},
+    }, "the key reaches the load test alone, the API token the report alone"
+    assert "secrets." not in json.dumps(
+        {k: v for k, v in with_secret["Load test"].items() if k != "LOCUST_TIDEWAYS_APIKEY"}
+    )
     upload = job["steps"][-1]
     assert upload["if"] == "always()" and upload["with"]["path"] == "reports/"
 
@@ -116,8 +123,13 @@ def evaluate(value: str, context: dict) -> str:
 
 
 def project_env(baked_python: Path, **variables: str) -> dict[str, str]:
-    """The runner's environment: the baked virtualenv first on PATH, no LOCUST_* of ours."""
+    """The runner's environment: the baked virtualenv first on PATH, no LOCUST_* of ours.
+
+    The pipelines' test step only collects the project's tests: they run in full, once
+    for each kind of project, in tests/test_baked_projects.py.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTEST_")) and k != "VIRTUAL_ENV"}
+    env["PYTEST_ADDOPTS"] = "--collect-only -q"
     env["PATH"] = f"{baked_python.parent}{os.pathsep}{env['PATH']}"
     env.update(variables)
     return env
@@ -142,26 +154,58 @@ def target_records(target: dict) -> list[dict]:
     return [json.loads(line) for line in target["log"].read_text().splitlines()]
 
 
+@pytest.fixture
+def tideways_api(baked_python, target, tmp_path):
+    """The baked stand-in of Tideways' REST API, its figures from what the target received."""
+    token = secrets.token_hex(16)
+    script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "tideways_api.py"
+    process = subprocess.Popen(
+        [str(baked_python), str(script), "--project", "acme/shop", "--target-log", str(target["log"])],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TIDEWAYS_API_TOKEN": token},
+    )
+    url = process.stdout.readline().split()[-1]
+    yield {"url": url, "token": token}
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+REPORT_FILES = {"tideways-run.json", "tideways-report.md", "tideways-report.json", "tideways-report.html"}
+
+
 @pytest.mark.slow
-def test_github_run_steps_pass_against_a_local_target(bake, baked_python, target):
-    project = bake(ci="github")
+def test_github_run_steps_pass_against_a_local_target(bake, baked_python, target, tideways_api, tmp_path):
+    project = bake(ci="github", tideways_project="acme/shop")
     workflow = yaml.safe_load(project.read(WORKFLOW))
     context = {
         "inputs": {"host": target["url"], "users": "3", "run_time": "3s", "trace_rate": "100"},
-        "secrets": {"TIDEWAYS_APIKEY": target["key"]},
+        "secrets": {"TIDEWAYS_APIKEY": target["key"], "TIDEWAYS_API_TOKEN": tideways_api["token"]},
     }
+    job_summary = tmp_path / "step-summary.md"
+    runner = {"GITHUB_STEP_SUMMARY": str(job_summary), "TIDEWAYS_API_URL": tideways_api["url"]}
     steps = workflow["jobs"]["load-test"]["steps"]
     for step in steps:
         if "run" not in step:
             continue
-        env = project_env(baked_python, **{k: evaluate(v, context) for k, v in step.get("env", {}).items()})
+        variables = {**runner, "LOAD_TEST_REPORT_WAIT": "0"}
+        env = project_env(
+            baked_python, **variables, **{k: evaluate(v, context) for k, v in step.get("env", {}).items()}
+        )
         result = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], project.path, env=env)
         assert result.returncode == 0, f"step {step['name']!r}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
         assert target["key"] not in result.stdout + result.stderr
+        assert tideways_api["token"] not in result.stdout + result.stderr
     reports = project.path / steps[-1]["with"]["path"]
-    assert {"report.html", "stats.json", "stats_stats.csv"} <= {p.name for p in reports.iterdir()}
+    assert {"report.html", "stats.json", "stats_stats.csv", *REPORT_FILES} <= {p.name for p in reports.iterdir()}
     records = target_records(target)
     assert records and all(r["verdict"] == "accepted" for r in records)
+    run_id = json.loads((reports / "tideways-run.json").read_text())["run_id"]
+    summary = job_summary.read_text()
+    link = f"https://app.tideways.io/o/acme/shop/traces?cid={run_id}"
+    assert f"[Open the traces of this run in Tideways]({link})" in summary, "the load-test step's link"
+    assert f"Tideways report of run {run_id}" in summary, "the report step's Markdown"
+    assert tideways_api["token"] not in summary
 
 
 def gitlab_ci_local(project, baked_python, *args: str, **variables: str) -> subprocess.CompletedProcess:
@@ -179,8 +223,8 @@ def gitlab_ci_local(project, baked_python, *args: str, **variables: str) -> subp
 
 
 @pytest.mark.slow
-def test_gitlab_pipeline_runs_its_jobs_and_keeps_the_reports(bake, baked_python, target):
-    project = bake(ci="gitlab")
+def test_gitlab_pipeline_runs_its_jobs_and_keeps_the_reports(bake, baked_python, target, tideways_api):
+    project = bake(ci="gitlab", tideways_project="acme/shop")
     result = gitlab_ci_local(
         project,
         baked_python,
@@ -188,12 +232,16 @@ def test_gitlab_pipeline_runs_its_jobs_and_keeps_the_reports(bake, baked_python,
         LOAD_TEST_USERS="3",
         LOAD_TEST_RUN_TIME="3s",
         LOAD_TEST_TRACE_RATE="100",
+        LOAD_TEST_REPORT_WAIT="0",
         LOCUST_TIDEWAYS_APIKEY=target["key"],
+        TIDEWAYS_API_TOKEN=tideways_api["token"],
+        TIDEWAYS_API_URL=tideways_api["url"],
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     assert re.search(r"PASS\s+tests", result.stdout) and re.search(r"PASS\s+load-test", result.stdout)
     reports = project.path / ".gitlab-ci-local" / "artifacts" / "load-test" / "reports"
-    assert {"report.html", "stats.json", "stats_stats.csv"} <= {p.name for p in reports.iterdir()}
+    assert {"report.html", "stats.json", "stats_stats.csv", *REPORT_FILES} <= {p.name for p in reports.iterdir()}
+    assert "https://app.tideways.io/o/acme/shop/traces?cid=" in result.stdout, "the job log shows the run's link"
     records = target_records(target)
     assert records and all(r["verdict"] == "accepted" for r in records)
 
@@ -205,9 +253,11 @@ def test_gitlab_load_test_fails_when_a_threshold_is_exceeded(bake, baked_python,
     result = gitlab_ci_local(project, baked_python, "load-test", LOAD_TEST_HOST=closed, LOAD_TEST_RUN_TIME="2s")
     assert result.returncode != 0
     assert re.search(r"FAIL\s+load-test", result.stdout), result.stdout[-3000:]
+    log = (project.path / ".gitlab-ci-local" / "output" / "load-test.log").read_text()  # the job's whole log
     assert re.search(
-        r"Load test failed: 100\.00 % of requests failed, over --max-fail-percent 1 \(exit code 3\)", result.stdout
-    )
+        r"Load test failed: 100\.00 % of requests failed, over --max-fail-percent 1 \(exit code 3\)", log
+    ), log[-4000:]
+    assert "No TIDEWAYS_API_TOKEN secret: no Tideways report" in log, "after_script ran after the failure"
     reports = project.path / ".gitlab-ci-local" / "artifacts" / "load-test" / "reports"
     assert (reports / "report.html").is_file(), "reports are kept when the job fails"
 

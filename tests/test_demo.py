@@ -1,5 +1,6 @@
-"""``make demo`` end to end: bake, load a local target, report what was traced."""
+"""``make demo`` end to end: bake, load a local target, report what was traced, link and report it."""
 
+import json
 import re
 
 import pytest
@@ -8,8 +9,9 @@ from scripts import demo
 
 
 @pytest.mark.slow
-def test_demo_traces_and_every_header_is_accepted(capfd):
-    assert demo.main(["--run-time", "4s", "--users", "5", "--trace-rate", "50"]) == 0
+def test_demo_traces_links_and_reports(capfd, tmp_path):
+    reports = tmp_path / "reports"
+    assert demo.main(["--run-time", "4s", "--users", "5", "--trace-rate", "50", "--reports", str(reports)]) == 0
     out = capfd.readouterr().out
     summary = re.search(r"(\d+) requests sent, (\d+) traced .*?, (\d+) accepted, (\d+) rejected", out)
     assert summary, out
@@ -17,3 +19,12 @@ def test_demo_traces_and_every_header_is_accepted(capfd):
     assert sent > 0 and 0 < traced == accepted and rejected == 0
     assert f"the first of {traced} records" in out
     assert "127.0.0.1" in out
+    # It ends with the run's link and the report made against the API stand-in.
+    data = json.loads((reports / "tideways-report.json").read_text())
+    run_id = data["run"]["id"]
+    assert f"Traces of run {run_id}: https://app.tideways.io/o/demo/shop/traces?cid={run_id}" in out
+    figures = re.search(r"Locust: (\d+) requests, .*; Tideways: (\d+) requests", out)
+    assert figures and int(figures[1]) == sent == data["client"]["total"]["requests"]
+    assert int(figures[2]) == data["server"]["total"]["requests"] == sent, "every request reached the target"
+    assert data["complete"] and data["traces"]
+    assert out.rstrip().endswith(f"Open {reports / 'tideways-report.html'} in a browser.")

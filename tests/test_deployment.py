@@ -9,9 +9,10 @@ only knows Kubernetes' own kinds, which the chart renders in the cluster).
 
 from __future__ import annotations
 
-import ast
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from fnmatch import fnmatch
@@ -199,7 +200,13 @@ def test_dockerignore_keeps_the_key_out_and_the_test_in(bake):
     project = bake(deployment="docker")
     patterns = [line.strip() for line in project.read(".dockerignore").splitlines() if line.strip() and line[0] != "#"]
     assert ".env" in patterns and not [p for p in patterns if p.startswith("!")]
-    needed = ["locustfile.py", "tideways_locust.py", "locust.conf", "requirements.txt"]
+    needed = [
+        "locustfile.py",
+        "tideways_locust/__init__.py",
+        "tideways_locust/tracing.py",
+        "locust.conf",
+        "requirements.txt",
+    ]
     for name in needed:
         assert project.has_file(name)
         assert not [p for p in patterns if fnmatch(name, p)], f"{name} goes into the image"
@@ -249,6 +256,7 @@ def test_helm_values_take_the_key_from_a_secret_and_run_the_pinned_locust(bake):
     assert loadtest["environment_external_secret"] == {"shop-load-test-tideways": ["LOCUST_TIDEWAYS_APIKEY"]}
     assert "environment_secret" not in loadtest, "it renders a Secret from the values: the key would be in the repo"
     assert loadtest["environment"] == {
+        "PYTHONPATH": "/mnt/locust/lib/tideways_locust.zip",
         "LOCUST_TIDEWAYS_TRACE_RATE": "0.5",
         "LOCUST_USERS": "25",
         "LOCUST_SPAWN_RATE": "5",
@@ -266,28 +274,40 @@ def test_readme_creates_what_the_values_name(bake):
     [secret] = loadtest["environment_external_secret"]
     assert f"kubectl create secret generic {secret} --from-env-file=.env\n" in readme
     assert f"kubectl create configmap {loadtest['locust_locustfile_configmap']} $(" in readme
-    assert f"kubectl create configmap {loadtest['locust_lib_configmap']}\n" in readme
+    assert f"kubectl create configmap {loadtest['locust_lib_configmap']} --from-file=tideways_locust.zip\n" in readme
     install = f"helm install {loadtest['name']} {CHART} -f kubernetes/values.yaml"
     assert install in readme and install in project.read("kubernetes/values.yaml")
 
 
-def test_the_configmap_carries_every_module_the_locustfile_imports_and_never_env(bake):
+def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(bake, baked_python, tmp_path):
+    """The README's kubectl commands, laid out as the chart mounts them: the locustfile's
+    ConfigMap at /mnt/locust, the lib ConfigMap at /mnt/locust/lib, PYTHONPATH from the values."""
     project = bake(deployment="kubernetes")
     (project.path / ".env").write_text("LOCUST_TIDEWAYS_APIKEY=not-a-real-key\n")
-    [command] = re.findall(r"^kubectl create configmap \S+-locustfile \$\((.+)\)$", project.read("README.md"), re.M)
+    readme = project.read("README.md")
+    [command] = re.findall(r"^kubectl create configmap \S+-locustfile \$\((.+)\)$", readme, re.M)
     shell = subprocess.run(["sh", "-c", command], cwd=project.path, capture_output=True, text=True, timeout=30)
     files = {arg.removeprefix("--from-file=") for arg in shell.stdout.split()}
     assert files == {path.name for path in project.path.glob("*.py")}
     assert ".env" not in files
-    imported = set()
-    for node in ast.walk(ast.parse(project.read("locustfile.py"))):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module)
-    local = {name for name in imported if project.has_file(f"{name}.py")}
-    assert "tideways_locust" in local
-    assert {f"{name}.py" for name in local} <= files
+    [zip_command] = re.findall(r"^(python -m zipfile -c \S+ \S+)$", readme, re.M)[:1]
+    zipped = subprocess.run(zip_command.split(), cwd=project.path, capture_output=True, text=True, timeout=30)
+    assert zipped.returncode == 0, zipped.stderr
+    values = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
+    mount = tmp_path / "mnt" / "locust"
+    (mount / "lib").mkdir(parents=True)
+    for name in files:
+        shutil.copy(project.path / name, mount / name)
+    shutil.copy(project.path / "tideways_locust.zip", mount / "lib" / "tideways_locust.zip")
+    pythonpath = values["environment"]["PYTHONPATH"].replace("/mnt/locust", str(mount))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    env["PYTHONPATH"] = pythonpath
+    listed = subprocess.run(
+        [str(baked_python), "-m", "locust", "-f", str(mount / values["locust_locustfile"]), "--list"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert "ShopLoadTestUser" in listed.stdout
 
 
 @pytest.mark.parametrize("slug", ["shop_load_test", "_weird__slug_", "x" * 90, "_"])

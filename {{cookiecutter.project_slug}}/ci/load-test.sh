@@ -4,7 +4,8 @@
 # Settings come from locust.conf; a non-empty LOAD_TEST_HOST, LOAD_TEST_USERS,
 # LOAD_TEST_RUN_TIME or LOAD_TEST_TRACE_RATE overrides one of them. The API
 # key comes from LOCUST_TIDEWAYS_APIKEY in the environment, never from this
-# command line. Reports: reports/report.html, reports/stats_*.csv, reports/stats.json.
+# command line. Reports: reports/report.html, reports/stats_*.csv, reports/stats.json,
+# and reports/tideways-run.json for ci/tideways-report.sh.
 # Exit code: 0 passed, 2 Locust failed, 3 a pass/fail limit was exceeded (thresholds.py).
 set -eu
 cd "$(dirname "$0")/.."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -19,6 +20,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -93,31 +95,46 @@ def start_target(tmp_path):
 class StandIn:
     """The Tideways API stand-in (``tests/tideways_api.py``) and the calls it recorded."""
 
-    url: str
+    url: str  # the API's base, http://127.0.0.1:PORT/apps/api
     token: str
     calls_log: Path
     process: subprocess.Popen
+    output: str = ""
+
+    def endpoint(self, name: str, project: str = "acme/shop", **query) -> str:
+        organization, _, project_name = project.partition("/")
+        url = f"{self.url}/{quote(organization, safe='')}/{quote(project_name, safe='')}/{name}"
+        return url + ("?" + urlencode(query) if query else "")
 
     def calls(self) -> list[dict]:
         return read_log(self.calls_log) if self.calls_log.exists() else []
 
-    def stop(self) -> None:
+    def stop(self) -> str:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.communicate(timeout=10)
+                out, _ = self.process.communicate(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.communicate()
+                out, _ = self.process.communicate()
+            self.output += out
+        return self.output
 
 
 @pytest.fixture
 def start_tideways_api(tmp_path):
-    """``start_tideways_api(project, target_log=None, script=None)`` starts the API stand-in on 127.0.0.1."""
+    """``start_tideways_api(project, *args, target_log=None, script=None, token=None)`` starts the API
+    stand-in on 127.0.0.1; the token (made up unless given) reaches it through the environment."""
     started: list[StandIn] = []
 
-    def start(project: str = "acme/shop", target_log: Path | None = None, script: dict | None = None) -> StandIn:
-        token = f"api-token-{os.urandom(8).hex()}"
+    def start(
+        project: str = "acme/shop",
+        *args: str,
+        target_log: Path | None = None,
+        script: dict | None = None,
+        token: str | None = None,
+    ) -> StandIn:
+        token = token or f"api-token-{os.urandom(8).hex()}"
         calls = tmp_path / f"api-calls-{len(started)}.jsonl"
         command = [sys.executable, str(ROOT / "tests" / "tideways_api.py"), "--project", project, "--calls", str(calls)]
         if target_log is not None:
@@ -127,9 +144,9 @@ def start_tideways_api(tmp_path):
             script_file.write_text(json.dumps(script))
             command += ["--script", str(script_file)]
         env = {**os.environ, "TIDEWAYS_API_TOKEN": token}  # never on a command line
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        process = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, text=True, env=env)
         line = _read_line(process, timeout=30)
-        assert line.startswith("listening on "), line
+        assert re.fullmatch(r"listening on http://127\.0\.0\.1:\d+/apps/api\n", line), line
         stand_in = StandIn(url=line.split()[-1], token=token, calls_log=calls, process=process)
         started.append(stand_in)
         return stand_in

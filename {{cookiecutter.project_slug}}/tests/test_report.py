@@ -47,7 +47,8 @@ def test_a_real_run_then_its_report_puts_locust_beside_tideways(start_target, st
     run_file, stats = tmp_path / "reports" / "tideways-run.json", tmp_path / "locust"
     result = run_locust(
         "-f", str(SCENARIO), "--host", target.url, "-u", "3", "-r", "3", "-t", "3s", "--stop-timeout", "10",
-        "--tideways-trace-rate", "20", "--tideways-project", PROJECT, "--json-file", str(stats), "HttpScenario",
+        "--tideways-trace-rate", "20", "--tideways-project", PROJECT, "--tideways-environment", "production",
+        "--json-file", str(stats), "HttpScenario",
         env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url, LOCUST_TIDEWAYS_RUN_FILE=str(run_file)),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -233,7 +234,8 @@ def test_it_waits_a_bounded_time_for_tideways_to_ingest(start_target, start_tide
     target = start_target()
     api = start_tideways_api(PROJECT, target_log=target.log, script={"performance": {"empty_until_call": 3}})
     run_locust(
-        "-f", str(SCENARIO), "--host", target.url, "-u", "1", "-r", "1", "-t", "2s", "HttpScenario",
+        "-f", str(SCENARIO), "--host", target.url, "-u", "1", "-r", "1", "-t", "2s",
+        "--tideways-environment", "production", "HttpScenario",
         env=locust_env(LOCUST_TIDEWAYS_RUN_FILE=str(tmp_path / "reports" / "tideways-run.json"),
                        LOCUST_TIDEWAYS_PROJECT=PROJECT, OTHER_ORIGIN=target.url),
     )  # fmt: skip

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -16,9 +14,11 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
+
+from tests.conftest import StandIn
 
 STANDIN = Path(__file__).resolve().parent / "tideways_api.py"
 TOKEN = "standin-token-not-a-real-one"
@@ -92,27 +92,8 @@ def write_log(path: Path, records: list[dict]) -> Path:
 # --- starting and asking the stand-in -----------------------------------------------------------
 
 
-@dataclass
-class StandIn:
-    base: str
-    process: subprocess.Popen
-    calls: Path
-    output: str = ""
-
-    def url(self, endpoint: str, org: str = ORG, project: str = PROJECT, **query) -> str:
-        url = f"{self.base}/{quote(org, safe='')}/{quote(project, safe='')}/{endpoint}"
-        return url + ("?" + urlencode(query) if query else "")
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                out, _ = self.process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                out, _ = self.process.communicate()
-            self.output += out
-        return self.output
+def address(standin: StandIn, name: str, org: str = ORG, project: str = PROJECT, **query) -> str:
+    return standin.endpoint(name, f"{org}/{project}", **query)
 
 
 @dataclass
@@ -145,35 +126,15 @@ def env_with_token(token: str | None = TOKEN) -> dict[str, str]:
 
 
 @pytest.fixture
-def start(tmp_path):
-    """``start(*args, log=RECORDS, script=None)`` starts the stand-in; the token comes from the environment."""
-    started: list[StandIn] = []
+def start(start_tideways_api, tmp_path):
+    """``start(*args, log=RECORDS, script=None)`` starts the stand-in for ``ORG/PROJECT`` with ``TOKEN``."""
+    logs = iter(range(1000))
 
     def run(*args: str, log: list[dict] | None = RECORDS, script: dict | None = None) -> StandIn:
-        n = len(started)
-        command = [sys.executable, str(STANDIN), "--project", f"{ORG}/{PROJECT}"]
-        if log is not None:
-            command += ["--target-log", str(write_log(tmp_path / f"target-{n}.jsonl", log))]
-        if script is not None:
-            path = tmp_path / f"script-{n}.json"
-            path.write_text(json.dumps(script), encoding="utf-8")
-            command += ["--script", str(path)]
-        calls = tmp_path / f"calls-{n}.jsonl"
-        command += ["--calls", str(calls), *args]
-        process = subprocess.Popen(command, env=env_with_token(), stdout=subprocess.PIPE, text=True)
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        if not ready:
-            process.kill()
-            raise RuntimeError("the stand-in did not start in time")
-        line = process.stdout.readline()
-        assert re.fullmatch(r"listening on http://127\.0\.0\.1:\d+/apps/api\n", line), line
-        standin = StandIn(base=line.split()[-1], process=process, calls=calls)
-        started.append(standin)
-        return standin
+        target_log = write_log(tmp_path / f"target-{next(logs)}.jsonl", log) if log is not None else None
+        return start_tideways_api(f"{ORG}/{PROJECT}", *args, target_log=target_log, script=script, token=TOKEN)
 
-    yield run
-    for standin in started:
-        standin.stop()
+    return run
 
 
 def assert_rate_headers(reply: Reply, limit: int = 1000) -> None:
@@ -223,13 +184,13 @@ def test_token_on_the_command_line_works_too(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
-    standin = StandIn(base="", process=process, calls=tmp_path / "none")
+    standin = StandIn(url="", token="other-token", calls_log=tmp_path / "none", process=process)
     try:
         ready, _, _ = select.select([process.stdout], [], [], 30)
         assert ready
-        standin.base = process.stdout.readline().split()[-1]
-        assert call(standin.url("traces", org="a", project="b"), token="other-token").status == 200
-        assert call(standin.url("traces", org="a", project="b")).status == 401
+        standin.url = process.stdout.readline().split()[-1]
+        assert call(address(standin, "traces", org="a", project="b"), token="other-token").status == 200
+        assert call(address(standin, "traces", org="a", project="b")).status == 401
     finally:
         output = standin.stop()
     assert "other-token" not in output
@@ -242,34 +203,34 @@ def test_token_on_the_command_line_works_too(tmp_path):
 def test_missing_or_wrong_token_is_401(start):
     standin = start()
     for token, extra in [(None, {}), ("wrong", {}), (TOKEN + "x", {}), (None, {"Authorization": f"Basic {TOKEN}"})]:
-        reply = call(standin.url("traces"), token=token, **extra)
+        reply = call(address(standin, "traces"), token=token, **extra)
         assert reply.status == 401, (token, extra)
         assert reply.json() == {"error": "Unauthorized"}
         assert reply.headers["Content-Type"] == "application/json"
         assert_rate_headers(reply)
-    assert call(standin.url("traces"), token=None, Authorization=f"bearer {TOKEN}").status == 200
+    assert call(address(standin, "traces"), token=None, Authorization=f"bearer {TOKEN}").status == 200
 
 
 def test_other_project_organization_or_path_is_404(start):
     standin = start()
     for url in [
-        standin.url("traces", project="other"),
-        standin.url("performance", org="acme"),
-        standin.url("errors"),
-        standin.url("traces/more"),
-        standin.base + "/" + quote(ORG),
-        standin.base.replace("/apps/api", "/somewhere"),
+        address(standin, "traces", project="other"),
+        address(standin, "performance", org="acme"),
+        address(standin, "errors"),
+        address(standin, "traces/more"),
+        standin.url + "/" + quote(ORG),
+        standin.url.replace("/apps/api", "/somewhere"),
     ]:
         reply = call(url)
         assert reply.status == 404, url
         assert reply.json() == {"status": 404, "msg": "Not Found"}
         assert_rate_headers(reply)
-    assert call(standin.url("traces") + "/").status == 200, "a trailing slash is tolerated"
+    assert call(address(standin, "traces") + "/").status == 200, "a trailing slash is tolerated"
 
 
 def test_only_get(start):
     standin = start()
-    reply = call(standin.url("traces"), method="POST")
+    reply = call(address(standin, "traces"), method="POST")
     assert reply.status == 405
     assert reply.headers["Allow"] == "GET"
 
@@ -294,7 +255,7 @@ def test_only_get(start):
 )
 def test_malformed_parameters_are_400(start, endpoint, query):
     standin = start()
-    reply = call(standin.url(endpoint, **query))
+    reply = call(address(standin, endpoint, **query))
     assert reply.status == 400
     assert isinstance(reply.json()["error"], str)
     assert_rate_headers(reply)
@@ -302,13 +263,13 @@ def test_malformed_parameters_are_400(start, endpoint, query):
 
 def test_rate_limit(start):
     standin = start("--rate-limit", "2")
-    first, second = call(standin.url("traces")), call(standin.url("performance"))
+    first, second = call(address(standin, "traces")), call(address(standin, "performance"))
     assert (first.status, first.headers["X-RateLimit-Remaining"]) == (200, "1")
     assert (second.status, second.headers["X-RateLimit-Remaining"]) == (200, "0")
-    unauthorized = call(standin.url("traces"), token="wrong")
+    unauthorized = call(address(standin, "traces"), token="wrong")
     assert unauthorized.status == 401, "the token is checked before the limit, and such calls do not count"
     for _ in range(2):
-        reply = call(standin.url("traces"))
+        reply = call(address(standin, "traces"))
         assert reply.status == 429
         assert reply.json() == {"error": "Rate limit exceeded"}
         assert reply.headers["X-RateLimit-Remaining"] == "0"
@@ -320,7 +281,7 @@ def test_rate_limit(start):
 
 def test_performance_window_is_the_m_minutes_ending_at_ts(start):
     standin = start()
-    reply = call(standin.url("performance", ts=MINUTES[2], m="2", env="production", s="web"))
+    reply = call(address(standin, "performance", ts=MINUTES[2], m="2", env="production", s="web"))
     assert reply.status == 200
     assert_rate_headers(reply)
     application = reply.json()["application"]
@@ -363,14 +324,14 @@ def test_performance_window_is_the_m_minutes_ending_at_ts(start):
 @pytest.mark.parametrize(("ts", "m", "minutes"), [(2, 1, [2]), (2, 3, [0, 1, 2]), (1, 1440, [0, 1]), (0, 1, [0])])
 def test_performance_window_edges(start, ts, m, minutes):
     standin = start()
-    application = call(standin.url("performance", ts=MINUTES[ts], m=str(m))).json()["application"]
+    application = call(address(standin, "performance", ts=MINUTES[ts], m=str(m))).json()["application"]
     assert list(application["by_time"]) == [MINUTES[i] for i in minutes]
     assert application["total"]["requests"] == PER_MINUTE * len(minutes)
 
 
 def test_performance_outside_the_log_is_empty_and_well_formed(start):
     standin = start()
-    application = call(standin.url("performance", ts="2024-05-06 09:59", m="60")).json()["application"]
+    application = call(address(standin, "performance", ts="2024-05-06 09:59", m="60")).json()["application"]
     assert application["by_time"] == {}
     assert application["by_transactions"] == []
     assert application["total"] == {"requests": 0, "response_time": 0, "error_rate": 0, "average": 0, "median": 0}
@@ -380,7 +341,7 @@ def test_performance_outside_the_log_is_empty_and_well_formed(start):
 def test_performance_lists_at_most_20_transactions_busiest_first(start):
     log = [dict(record(0), path=f"/page-{chr(97 + i)}", time=BASE + i) for i in range(25) for _ in range(i + 1)]
     standin = start(log=log)
-    transactions = call(standin.url("performance", ts=MINUTES[0], m="1")).json()["application"]["by_transactions"]
+    transactions = call(address(standin, "performance", ts=MINUTES[0], m="1")).json()["application"]["by_transactions"]
     assert len(transactions) == 20
     assert [t["requests"] for t in transactions] == list(range(25, 5, -1))
     assert transactions[0]["name"] == "GET /page-y"
@@ -396,7 +357,7 @@ def index_of(trace: dict) -> int:
 
 def test_traces_are_the_accepted_requests_newest_first(start):
     standin = start()
-    reply = call(standin.url("traces", env="production", s="web", has_callgraph="true"))
+    reply = call(address(standin, "traces", env="production", s="web", has_callgraph="true"))
     assert reply.status == 200
     assert_rate_headers(reply)
     traces = reply.json()["traces"]
@@ -422,39 +383,39 @@ def test_traces_are_the_accepted_requests_newest_first(start):
 
 def test_traces_limit_is_capped_at_30(start):
     standin = start()
-    assert len(call(standin.url("traces", limit="5")).json()["traces"]) == 5
-    assert len(call(standin.url("traces", limit="100")).json()["traces"]) == 30
+    assert len(call(address(standin, "traces", limit="5")).json()["traces"]) == 5
+    assert len(call(address(standin, "traces", limit="100")).json()["traces"]) == 30
 
 
 def test_traces_window_needs_both_dates(start):
     standin = start()
-    traces = call(standin.url("traces", min_date=MINUTES[1], max_date=MINUTES[1], limit="30")).json()["traces"]
+    traces = call(address(standin, "traces", min_date=MINUTES[1], max_date=MINUTES[1], limit="30")).json()["traces"]
     assert {t["date"] for t in traces} == {MINUTES[1]}
     assert sorted(t["tw_ref"] for t in traces) == sorted(
         r["headers"]["x-tideways-ref"] for r in RECORDS[15:30] if r["verdict"] == "accepted"
     )
-    both = call(standin.url("traces", min_date=MINUTES[0], max_date=MINUTES[1], limit="30")).json()["traces"]
+    both = call(address(standin, "traces", min_date=MINUTES[0], max_date=MINUTES[1], limit="30")).json()["traces"]
     assert {t["date"] for t in both} == set(MINUTES[:2])
-    alone = call(standin.url("traces", min_date=MINUTES[1], limit="30")).json()["traces"]
+    alone = call(address(standin, "traces", min_date=MINUTES[1], limit="30")).json()["traces"]
     assert len(alone) == 30 and MINUTES[0] in {t["date"] for t in alone}, "one date alone is ignored"
-    before = call(standin.url("traces", min_date="2024-05-06 09:00", max_date="2024-05-06 09:59")).json()
+    before = call(address(standin, "traces", min_date="2024-05-06 09:00", max_date="2024-05-06 09:59")).json()
     assert before == {"traces": []}
 
 
 def test_traces_sorted_by_response_time_or_memory(start):
     standin = start()
-    slowest = call(standin.url("traces", sort_by="response_time", limit="5")).json()["traces"]
+    slowest = call(address(standin, "traces", sort_by="response_time", limit="5")).json()["traces"]
     assert [t["response_time_ms"] for t in slowest] == [53, 52, 51, 50, 48]
-    biggest = call(standin.url("traces", sort_by="memory", limit="30")).json()["traces"]
+    biggest = call(address(standin, "traces", sort_by="memory", limit="30")).json()["traces"]
     memory = [t["memory_kb"] for t in biggest]
     assert memory == sorted(memory, reverse=True)
-    fast = call(standin.url("traces", min_response_time_ms="50", limit="30")).json()["traces"]
+    fast = call(address(standin, "traces", min_response_time_ms="50", limit="30")).json()["traces"]
     assert sorted(t["response_time_ms"] for t in fast) == [50, 51, 52, 53]
 
 
 def test_traces_have_the_awkward_cases_clients_must_handle(start):
     standin = start()
-    traces = call(standin.url("traces", limit="30")).json()["traces"]
+    traces = call(address(standin, "traces", limit="30")).json()["traces"]
     assert len({t["id"] for t in traces}) == 30
     links = {}
     for trace in traces:
@@ -469,17 +430,17 @@ def test_traces_have_the_awkward_cases_clients_must_handle(start):
                 "/quick?s=web&env=production"
             }
     assert links == {6: [], 13: "missing", 20: None, 27: [], 34: "missing"}
-    again = call(standin.url("traces", limit="30")).json()["traces"]
+    again = call(address(standin, "traces", limit="30")).json()["traces"]
     assert [t["id"] for t in again] == [t["id"] for t in traces], "ids are stable"
 
 
 def test_traces_ignore_env_and_use_the_configured_environment(start):
     standin = start("--environment", "staging")
-    traces = call(standin.url("traces", env="nonexistent", limit="30")).json()["traces"]
+    traces = call(address(standin, "traces", env="nonexistent", limit="30")).json()["traces"]
     assert {t["environment"] for t in traces} == {"staging"}
     links = [t["_links"]["html_url"] for t in traces if t.get("_links")]
     assert all(link.endswith("?s=web&env=staging") for link in links)
-    performance = call(standin.url("performance", ts=MINUTES[2], m="3", env="nonexistent")).json()
+    performance = call(address(standin, "performance", ts=MINUTES[2], m="3", env="nonexistent")).json()
     assert performance["application"]["criteria"]["environment"] == "staging"
 
 
@@ -488,28 +449,28 @@ def test_without_duration_a_stable_stand_in_time_is_used(start):
         {k: v for k, v in record(0).items() if k != "duration_ms"}
     ]
     standin = start(log=log)
-    traces = call(standin.url("traces")).json()["traces"]
+    traces = call(address(standin, "traces")).json()["traces"]
     assert len(traces) == 4
     assert all(5 <= t["response_time_ms"] < 45 for t in traces)
     same = [t["response_time_ms"] for t in traces if t["tw_ref"] == "run1-0"]
     assert len(same) == 2 and same[0] == same[1]
-    total = call(standin.url("performance", ts=MINUTES[0], m="1")).json()["application"]["total"]
+    total = call(address(standin, "performance", ts=MINUTES[0], m="1")).json()["application"]["total"]
     assert total["requests"] == 4 and 5 <= total["median"] < 45
 
 
 def test_log_is_read_at_each_call_and_may_be_missing(start, tmp_path):
     standin = start(log=None)
-    assert call(standin.url("traces")).json() == {"traces": []}
-    assert call(standin.url("performance", ts=MINUTES[2], m="3")).json()["application"]["total"]["requests"] == 0
+    assert call(address(standin, "traces")).json() == {"traces": []}
+    assert call(address(standin, "performance", ts=MINUTES[2], m="3")).json()["application"]["total"]["requests"] == 0
 
 
 def test_log_growing_while_serving(start):
     standin = start(log=RECORDS[:15])
     log = Path(standin.process.args[standin.process.args.index("--target-log") + 1])
-    assert len(call(standin.url("traces", limit="30")).json()["traces"]) == 12
+    assert len(call(address(standin, "traces", limit="30")).json()["traces"]) == 12
     with log.open("a", encoding="utf-8") as file:
         file.write(json.dumps(RECORDS[15]) + "\n" + '{"time": 17149')  # a line half written
-    assert len(call(standin.url("traces", limit="30")).json()["traces"]) == 13
+    assert len(call(address(standin, "traces", limit="30")).json()["traces"]) == 13
 
 
 # --- script -------------------------------------------------------------------------------------
@@ -526,7 +487,7 @@ def test_script_answers_come_first_in_order(start):
         "traces": [{"status": 429, "headers": {"X-RateLimit-Reset": "123", "X-RateLimit-Remaining": "0"}}],
     }
     standin = start(script=script)
-    performance = standin.url("performance", ts=MINUTES[2], m="3")
+    performance = address(standin, "performance", ts=MINUTES[2], m="3")
     first = call(performance)
     assert first.status == 503 and isinstance(first.json()["error"], str)
     assert_rate_headers(first)
@@ -538,30 +499,30 @@ def test_script_answers_come_first_in_order(start):
     assert forbidden.json()["status"] == 403 and isinstance(forbidden.json()["msg"], str)
     assert call(performance).json()["application"]["total"]["requests"] == 45, "then the derived answers"
 
-    limited = call(standin.url("traces"))
+    limited = call(address(standin, "traces"))
     assert limited.status == 429
     assert limited.json() == {"error": "Rate limit exceeded"}
     assert limited.headers["X-RateLimit-Reset"] == "123"
     assert limited.headers["X-RateLimit-Remaining"] == "0"
-    assert len(call(standin.url("traces")).json()["traces"]) == 20
+    assert len(call(address(standin, "traces")).json()["traces"]) == 20
 
 
 def test_script_is_not_used_up_by_rejected_calls(start):
     standin = start(script={"traces": [{"status": 503}]})
-    assert call(standin.url("traces"), token="wrong").status == 401
-    assert call(standin.url("traces", limit="0")).status == 400
-    assert call(standin.url("traces", project="other")).status == 404
-    assert call(standin.url("traces")).status == 503
-    assert call(standin.url("traces")).status == 200
+    assert call(address(standin, "traces"), token="wrong").status == 401
+    assert call(address(standin, "traces", limit="0")).status == 400
+    assert call(address(standin, "traces", project="other")).status == 404
+    assert call(address(standin, "traces")).status == 503
+    assert call(address(standin, "traces")).status == 200
 
 
 def test_script_delay_lets_a_client_time_out(start):
     standin = start(script={"traces": [{"delay": 3}]})
     began = time.monotonic()
     with pytest.raises((TimeoutError, urllib.error.URLError)):
-        call(standin.url("traces"), timeout=0.5)
+        call(address(standin, "traces"), timeout=0.5)
     assert time.monotonic() - began < 2.5
-    reply = call(standin.url("traces"), timeout=2)
+    reply = call(address(standin, "traces"), timeout=2)
     assert reply.status == 200, "other calls are answered meanwhile, with derived data"
     assert len(reply.json()["traces"]) == 20
 
@@ -569,7 +530,7 @@ def test_script_delay_lets_a_client_time_out(start):
 def test_script_delay_then_the_derived_answer(start):
     standin = start(script={"performance": [{"delay": 1}]})
     began = time.monotonic()
-    reply = call(standin.url("performance", ts=MINUTES[2], m="1"), timeout=5)
+    reply = call(address(standin, "performance", ts=MINUTES[2], m="1"), timeout=5)
     assert time.monotonic() - began >= 0.9
     assert reply.json()["application"]["total"]["requests"] == 15
 
@@ -577,7 +538,7 @@ def test_script_delay_then_the_derived_answer(start):
 @pytest.mark.parametrize("entries", [[{"empty_until_call": 3}], {"empty_until_call": 3}])
 def test_empty_until_call(start, entries):
     standin = start(script={"performance": entries})
-    url = standin.url("performance", ts=MINUTES[2], m="3")
+    url = address(standin, "performance", ts=MINUTES[2], m="3")
     for _ in range(2):
         reply = call(url)
         assert reply.status == 200
@@ -588,12 +549,12 @@ def test_empty_until_call(start, entries):
         assert application["criteria"]["end"] == MINUTES[2]
     application = call(url).json()["application"]
     assert application["total"]["requests"] == 45
-    assert len(call(standin.url("traces")).json()["traces"]) == 20, "traces are not held back"
+    assert len(call(address(standin, "traces")).json()["traces"]) == 20, "traces are not held back"
 
 
 def test_empty_until_call_counts_scripted_calls(start):
     standin = start(script={"performance": [{"status": 503}, {"empty_until_call": 3}, {"status": 502}]})
-    url = standin.url("performance", ts=MINUTES[2], m="3")
+    url = address(standin, "performance", ts=MINUTES[2], m="3")
     assert call(url).status == 503
     assert call(url).json()["application"]["total"]["requests"] == 0
     assert call(url).status == 502
@@ -605,12 +566,12 @@ def test_empty_until_call_counts_scripted_calls(start):
 
 def test_calls_are_logged_without_the_token(start):
     standin = start()
-    call(standin.url("traces", limit="3"))
-    call(standin.url("performance", ts=MINUTES[2], m="2"), token="wrong")
-    call(standin.url("traces", token=TOKEN))  # a client that leaks it into the query
-    call(standin.url("traces", project="other"))
+    call(address(standin, "traces", limit="3"))
+    call(address(standin, "performance", ts=MINUTES[2], m="2"), token="wrong")
+    call(address(standin, "traces", token=TOKEN))  # a client that leaks it into the query
+    call(address(standin, "traces", project="other"))
     output = standin.stop()
-    text = standin.calls.read_text(encoding="utf-8")
+    text = standin.calls_log.read_text(encoding="utf-8")
     assert TOKEN not in text and quote(TOKEN) not in text
     assert TOKEN not in output
     entries = [json.loads(line) for line in text.splitlines()]

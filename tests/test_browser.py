@@ -1,0 +1,146 @@
+"""What a person sees, in a real browser: the web UI's Tideways tab and the HTML report.
+
+Playwright drives the system's Chromium (Debian's ``chromium``, installed by
+``make test``; Google Chrome where that is what there is). Screenshots of both
+pages go to ``.cache/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from scripts import demo
+from tests.conftest import REPO
+
+SCREENSHOTS = REPO / ".cache" / "screenshots"
+PROJECT = "acme/shop"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = next((path for name in BROWSERS if (path := shutil.which(name))), None)
+    if executable is None:
+        pytest.skip("no Chromium: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing answered at {url} within {timeout} s")
+
+
+def test_the_web_ui_tab_shows_the_run_and_opens_its_traces(bake, baked_python, browser, tmp_path):
+    project = bake(tideways_project=PROJECT)
+    key = secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "TIDEWAYS_"))}
+    env.update(LOCUST_TIDEWAYS_APIKEY=key, LOCUST_TIDEWAYS_RUN_FILE="")
+    target, url = demo.start(
+        [str(baked_python), "tests/target.py", "--key", key, "--log", str(tmp_path / "t.jsonl")], project.path, env
+    )
+    port = free_port()
+    locust = subprocess.Popen(
+        [str(baked_python), "-m", "locust", "--host", url, "--web-host", "127.0.0.1", "--web-port", str(port),
+         "--autostart", "-u", "2", "-r", "2", "--tideways-trace-rate", "100"],
+        cwd=project.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{port}/")
+        context = browser.new_context(viewport={"width": 1400, "height": 800})
+        opened: list[str] = []
+        context.route("https://app.tideways.io/**", lambda route: (opened.append(route.request.url), route.fulfill(
+            status=200, content_type="text/html", body="<title>Tideways</title>stand-in")))  # fmt: skip
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_role("tab", name="Tideways").click()
+        link = page.locator("td", has_text="https://app.tideways.io/o/acme/shop/traces?cid=")
+        link.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('td')].some(td => /^[1-9]\\d*$/.test(td.textContent.trim()))"
+        )
+        headers = [th.inner_text().strip() for th in page.locator("th").all()]
+        cells = [td.inner_text().strip() for td in page.locator("tbody tr").first.locator("td").all()]
+        row = dict(zip(headers, cells, strict=False))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "web-ui-tideways-tab.png"))
+        assert (
+            row["Traces in Tideways"]
+            == f"https://app.tideways.io/o/acme/shop/traces?cid={row['Run id (X-Tideways-Ref)']}"
+        )
+        assert int(row["Requests sent"]) >= int(row["Traced"]) > 0 and row["Rate asked %"] == "100"
+        with context.expect_page() as new_page:
+            link.click()
+        new_page.value.wait_for_load_state()
+        assert opened == [row["Traces in Tideways"]], "a click on the link opens the run's traces"
+        assert key not in page.content()
+        context.close()
+    finally:
+        for process in (locust, target):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_the_html_report_shows_the_link_the_figures_and_the_chart(browser, tmp_path, capfd):
+    reports = tmp_path / "reports"
+    assert demo.main(["--run-time", "5s", "--users", "5", "--trace-rate", "30", "--reports", str(reports)]) == 0
+    capfd.readouterr()
+    data = json.loads((reports / "tideways-report.json").read_text())
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto((reports / "tideways-report.html").as_uri())
+    link = page.locator("#traces-link")
+    assert (
+        link.get_attribute("href")
+        == data["links"]["traces"]
+        == (f"https://app.tideways.io/o/demo/shop/traces?cid={data['run']['id']}")
+    )
+    assert link.is_visible()
+    locust_total = page.locator('[data-total="locust-requests"]')
+    tideways_total = page.locator('[data-total="tideways-requests"]')
+    assert int(locust_total.get_attribute("data-value")) == data["client"]["total"]["requests"] > 0
+    assert locust_total.inner_text().strip() == str(data["client"]["total"]["requests"])
+    assert int(tideways_total.get_attribute("data-value")) == data["server"]["total"]["requests"] > 0
+    endpoints = page.locator("#client-table tbody tr")
+    assert endpoints.count() == len(data["client"]["endpoints"])
+    chart = page.locator("#minutes-chart")
+    box = chart.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 150, "the chart is drawn"
+    with_p95 = [m for m in data["minutes"] if m["locust_p95_ms"] is not None]
+    assert page.locator("#minutes-chart circle.point-locust").count() == len(with_p95) > 0
+    assert page.locator("#minutes-chart .series-locust").count() >= 1
+    assert page.locator("#minutes-chart .series-tideways").count() >= 1
+    traces = page.locator("#slowest-traces tbody tr")
+    assert traces.count() == len(data["traces"]) > 0
+    first = traces.first.locator("a").first.get_attribute("href")
+    assert first == data["traces"][0]["url"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "tideways-report.png"), full_page=True)
+    context.close()
