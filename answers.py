@@ -41,7 +41,7 @@ ENDPOINTS_HELP = (
 
 _ENDPOINT = re.compile(r"^(?:(?P<method>[A-Za-z]+)\s+)?(?P<path>\S+)(?:\s+[xX](?P<weight>\d+))?$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_RUN_TIME = re.compile(r"^(?:\d+h)?(?:\d+m)?(?:\d+s)?$|^\d+$")
+_RUN_TIME = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$|^(?P<seconds>\d+)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
 # The baked runtime checks the same forms (tideways_locust/links.py); bakes use cookiecutter's dependencies only.
@@ -150,6 +150,20 @@ def check_number(name: str, value: object, low: float, high: float, allowed: str
     return number
 
 
+def run_time_seconds(value: object) -> int:
+    """``'1h30m'`` -> 5400. Locust reads a run time of 0 as "no limit", so a run that never
+    ends (and a CI job that is killed); at least one second is asked for."""
+    text = str(value)
+    match = _RUN_TIME.fullmatch(text) if text else None
+    seconds = 0
+    if match:
+        parts = match.groupdict(default="0")
+        seconds = int(parts["h"]) * 3600 + int(parts["m"]) * 60 + int(parts["s"]) + int(parts["seconds"])
+    if seconds < 1:
+        raise _bad("run_time", value, "a Locust time span of at least one second, like 30s, 5m, 1h30m or 90 (seconds)")
+    return seconds
+
+
 def check_wait_time(value: object) -> tuple[float, float]:
     """``'2'`` -> (2, 2), ``'1-3'`` -> (1, 3): seconds a user waits between tasks."""
     allowed = "seconds between two tasks of a user, 0 to 3600: a number like 1 or a range like 1-3"
@@ -245,9 +259,7 @@ def problems(answers: dict) -> list[str]:
         1_000_000,
         "users started per second, a number above 0",
     )
-    run_time = str(answers.get("run_time", ""))
-    if not run_time or not _RUN_TIME.fullmatch(run_time):
-        found.append(str(_bad("run_time", run_time, "a Locust time span like 30s, 5m, 1h30m or 90 (seconds)")))
+    check(run_time_seconds, answers.get("run_time", ""))
     check(check_wait_time, answers.get("wait_time", ""))
     check(check_schedule, answers.get("schedule", ""))
     return found

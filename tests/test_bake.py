@@ -38,6 +38,7 @@ EXPECTED_FILES = {
     "tests/test_distributed.py",
     "tests/test_links.py",
     "tests/test_load_test.py",
+    "tests/test_redirects.py",
     "tests/test_report.py",
     "tests/test_report_render.py",
     "tests/test_thresholds.py",

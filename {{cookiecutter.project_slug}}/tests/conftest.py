@@ -20,6 +20,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -244,6 +245,20 @@ def run_master_and_workers(
                 process.kill()
             process.wait(timeout=20)
     return subprocess.CompletedProcess(master.args, master.returncode, "", stderr)
+
+
+def in_process_user(base, url: str, rate: float):
+    """A user of ``base`` in this process, its report, and nothing of Locust's runner."""
+    from locust import events
+    from locust.env import Environment
+
+    from tideways_locust.tracelog import TraceReport
+
+    options = SimpleNamespace(tideways_apikey=API_KEY, tideways_trace_rate=rate)
+    environment = Environment(events=events, parsed_options=options, host=url)
+    environment.tideways_report = TraceReport(environment)
+    user_class = type("InProcessUser", (base,), {"host": url, "abstract": False})
+    return user_class(environment), environment.tideways_report
 
 
 def free_port() -> int:

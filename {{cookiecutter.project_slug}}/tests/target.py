@@ -2,7 +2,8 @@
 
 It answers every request with a small JSON body (after ``?sleep=SECONDS``,
 at most 5, when the path asks for it, and up to ``--work-ms`` milliseconds of
-made-up application time, the same for each method and path), checks each
+made-up application time, the same for each method and path), or with a
+redirect for ``?redirect=CODE&to=LOCATION``, checks each
 ``X-Tideways-Profiler`` header the way Tideways' server does (``Tideways.php``,
 ``decideProfiling()``: all four fields, the HMAC, and a time not in the past)
 and writes one JSON line per request to the log. This module does not import
@@ -32,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 PROFILER = "x-tideways-profiler"
 FIELDS = ("method", "time", "user", "hash")
 MAX_SLEEP = 5.0
+REDIRECTS = ("301", "302", "303", "307", "308")
 
 
 def verdict(header: str, api_key: str, now: float) -> str:
@@ -126,8 +128,14 @@ class Handler(BaseHTTPRequestHandler):
             }
         )
         time.sleep(sleep)
+        query = parse_qs(urlsplit(self.path).query)
+        code, location = query.get("redirect", [""])[0], query.get("to", [""])[0]
         body = b'{"ok": true}'
-        self.send_response(200)
+        if code in REDIRECTS and location:
+            self.send_response(int(code))
+            self.send_header("Location", location)
+        else:
+            self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

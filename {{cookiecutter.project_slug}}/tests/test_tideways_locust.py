@@ -12,12 +12,11 @@ import pytest
 from locust.argument_parser import get_parser
 
 import tideways_locust
-from tests.conftest import API_KEY
+from tests.conftest import in_process_user
 from tests.target import verdict
 from tideways_locust import PROFILER_HEADER, REF_HEADER, TidewaysSigner, parse_trace_rate, signing, tracing
 from tideways_locust.options import parse_run_id, parse_seed, parse_trace_log, parse_ttl
 from tideways_locust.signing import DEFAULT_TTL
-from tideways_locust.tracelog import TraceReport
 from tideways_locust.tracing import _Tracer
 
 # Test vectors from Tideways' server-side check, computed with Python's hmac and openssl.
@@ -259,18 +258,6 @@ def test_the_module_imports_first_in_a_fresh_interpreter():
         [sys.executable, "-c", "import tideways_locust"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr[-2000:]
-
-
-def in_process_user(base, url: str, rate: float):
-    """A user of ``base`` in this process, its report, and nothing of Locust's runner."""
-    from locust import events
-    from locust.env import Environment
-
-    options = SimpleNamespace(tideways_apikey=API_KEY, tideways_trace_rate=rate)
-    environment = Environment(events=events, parsed_options=options, host=url)
-    environment.tideways_report = TraceReport(environment)
-    user_class = type("InProcessUser", (base,), {"host": url, "abstract": False})
-    return user_class(environment), environment.tideways_report
 
 
 @pytest.mark.parametrize("base", ["HttpTidewaysUser", "FastHttpTidewaysUser"])

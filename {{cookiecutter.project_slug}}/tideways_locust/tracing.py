@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from gevent import GreenletExit
 from locust import FastHttpUser, HttpUser
 from locust.clients import HttpSession
+from locust.contrib.fasthttp import FastHttpSession
 
 from .options import Settings
 from .signing import PROFILER_HEADER, REF_HEADER, shared_signer
@@ -54,6 +55,33 @@ def _was_sent(traceback) -> bool:
     return False
 
 
+def _discard_trace_headers(headers) -> None:
+    for name in (PROFILER_HEADER, REF_HEADER):  # both clients' header maps ignore case
+        headers.pop(name, None)
+
+
+_REDIRECT_TYPES: dict[type, type] = {}
+
+
+def _redirect_type(base: type) -> type:
+    """geventhttpclient's request class, minus the trace headers on a redirect to another origin.
+
+    It follows redirects itself, keeping every header but ``Authorization`` on the way; one
+    subclass a base class, shared by all users.
+    """
+    if base not in _REDIRECT_TYPES:
+
+        def redirect(self, code, location):
+            origin = getattr(self, "_tideways_origin", None) or _origin(str(self.url))
+            base.redirect(self, code, location)
+            self._tideways_origin = origin
+            if _origin(str(self.url)) != origin:
+                _discard_trace_headers(self.headers)
+
+        _REDIRECT_TYPES[base] = type(f"Tideways{base.__name__}", (base,), {"redirect": redirect})
+    return _REDIRECT_TYPES[base]
+
+
 def _origin(url: str) -> tuple[str, str, int] | None:
     try:
         parts = urlsplit(url)
@@ -77,6 +105,7 @@ class _Tracer:
         "_origin",
         "_pending",
         "_prepare_request",
+        "_rebuild_auth",
         "_ref",
         "_ref_prefix",
         "_send",
@@ -105,7 +134,7 @@ class _Tracer:
         self._decided = False
         # Trace headers on their way to requests' prepared request.
         self._pending: dict | None = None
-        self._send = self._prepare_request = None
+        self._send = self._prepare_request = self._rebuild_auth = None
 
     def _sampled(self) -> bool:
         return self._draw() < self._threshold
@@ -147,7 +176,12 @@ class _Tracer:
         return headers, added, added[REF_HEADER]
 
     def install(self, client) -> None:
-        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``request``."""
+        """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``request``.
+
+        Both clients follow redirects keeping custom headers, so the trace headers are taken off
+        a redirect to another origin: a CDN, a payment provider or a login service never gets
+        a valid profiling header.
+        """
         self._send = client.request
         client.request = self.request
         if isinstance(client, HttpSession):
@@ -155,6 +189,18 @@ class _Tracer:
             # trace itself, so a traced request gets its headers on requests' prepared request.
             self._prepare_request = client.prepare_request
             client.prepare_request = self.prepare_request
+            # requests calls rebuild_auth() on each redirect, with the next request prepared.
+            self._rebuild_auth = client.rebuild_auth
+            client.rebuild_auth = self.rebuild_auth
+        elif isinstance(client, FastHttpSession):
+            agent = client.client  # its geventhttpclient UserAgent
+            agent.request_type = _redirect_type(agent.request_type)
+
+    def rebuild_auth(self, prepared_request, response) -> None:
+        """requests' ``Session.rebuild_auth`` on a redirect, minus the trace headers off the origin."""
+        self._rebuild_auth(prepared_request, response)  # type: ignore[misc]
+        if not self._same_origin(prepared_request.url):
+            _discard_trace_headers(prepared_request.headers)
 
     def prepare_request(self, request):
         """requests' ``Session.prepare_request``, plus the trace headers of the request being sent."""
