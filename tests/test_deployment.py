@@ -323,3 +323,9 @@ def test_kubernetes_names_are_dns_labels(bake, slug):
     for name in names:
         assert DNS_LABEL.fullmatch(name) and len(name) <= 63, name
     assert len(loadtest["name"]) <= 53, "a Helm release name"
+
+
+def test_the_pinned_locust_is_the_one_the_runtime_is_tested_with(bake):
+    project = bake()
+    compat = (project.path / "tideways_locust" / "compat.py").read_text()
+    assert f'TESTED = "{locust_pin(project)}"' in compat

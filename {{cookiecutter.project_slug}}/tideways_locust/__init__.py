@@ -17,13 +17,18 @@ One module a concern:
 - ``links``: links to a run's traces in the Tideways app;
 - ``webui``: the Tideways tab of Locust's web UI;
 - ``lifecycle``: what runs at Locust's init, test start and quit;
+- ``compat``: what the runtime needs of Locust, checked when it is imported;
 - ``report``: ``python -m tideways_locust.report``, Locust beside Tideways after a run.
 """
 
-from . import lifecycle as _lifecycle  # noqa: F401 - registers the options' and the run's listeners
-from .options import parse_trace_rate
-from .signing import PROFILER_HEADER, REF_HEADER, TidewaysSigner
-from .tracing import FastHttpTidewaysUser, HttpTidewaysUser
+from . import compat
+
+compat.check()  # before anything hooks into Locust: one line and exit 2 when something is missing
+
+from . import lifecycle as _lifecycle  # noqa: E402, F401 - registers the options' and the run's listeners
+from .options import parse_trace_rate  # noqa: E402
+from .signing import PROFILER_HEADER, REF_HEADER, TidewaysSigner  # noqa: E402
+from .tracing import FastHttpTidewaysUser, HttpTidewaysUser  # noqa: E402
 
 __all__ = [
     "PROFILER_HEADER",
