@@ -21,6 +21,7 @@ EXPECTED_FILES = {
     ".gitignore",
     "Dockerfile",
     "ci/load-test.sh",
+    "ci/template-check.sh",
     "ci/tideways-report.sh",
     "README.md",
     "docker-compose.yml",

@@ -24,7 +24,7 @@ from tests.conftest import REPO
 
 NODE_TOOLS = REPO / "node_modules"
 WORKFLOW = ".github/workflows/load-test.yml"
-CI_SCRIPTS = {"ci/load-test.sh", "ci/tideways-report.sh"}
+CI_SCRIPTS = {"ci/load-test.sh", "ci/tideways-report.sh", "ci/template-check.sh"}
 CI_FILES = {"github": {WORKFLOW, *CI_SCRIPTS}, "gitlab": {".gitlab-ci.yml", *CI_SCRIPTS}}
 BIN = Path(sys.executable).parent
 
