@@ -13,50 +13,38 @@ environment variables or flags, like any other.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 
 from locust import events, log
 from locust.runners import WorkerRunner
 
+from tideways_locust.options import bounded_number
+
 logger = logging.getLogger(__name__)
 
 EXIT_THRESHOLD_EXCEEDED = 3
-
-
-def _number(low: float, high: float, what: str):
-    def parse(value: object) -> float:
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            number = math.nan
-        if not low <= number <= high:  # also rejects nan
-            raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give {what}")
-        return number
-
-    return parse
 
 
 @events.init_command_line_parser.add_listener
 def _add_threshold_arguments(parser) -> None:
     parser.add_argument(
         "--max-fail-percent",
-        type=_number(0, 100, "a percentage from 0 to 100"),
+        type=bounded_number(0, 100, "a percentage from 0 to 100"),
         env_var="LOCUST_MAX_FAIL_PERCENT",
         default=1.0,
         help="Fail the run (exit 3) when more than this percent of requests failed (default 1).",
     )
     parser.add_argument(
         "--max-response-time",
-        type=_number(0, math.inf, "milliseconds, 0 or more (0 turns the check off)"),
+        type=bounded_number(0, math.inf, "milliseconds, 0 or more (0 turns the check off)"),
         env_var="LOCUST_MAX_RESPONSE_TIME",
         default=2000.0,
         help="Fail the run (exit 3) when the --response-time-percentile is slower, in ms (default 2000, 0: off).",
     )
     parser.add_argument(
         "--response-time-percentile",
-        type=_number(1, 100, "a percentile from 1 to 100"),
+        type=bounded_number(1, 100, "a percentile from 1 to 100"),
         env_var="LOCUST_RESPONSE_TIME_PERCENTILE",
         default=95.0,
         help="The percentile --max-response-time limits (default 95).",

@@ -51,14 +51,20 @@ class Target:
         return summarize(self.records())
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                out, _ = self.process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                out, _ = self.process.communicate()
-            self.output.extend(out.splitlines())
+        self.output.extend(stop_server(self.process).splitlines())
+
+
+def stop_server(process: subprocess.Popen) -> str:
+    """Stop a helper server with SIGTERM (its summary line is printed then), killed after 10 s; its output."""
+    if process.poll() is not None:
+        return ""
+    process.send_signal(signal.SIGTERM)
+    try:
+        out, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return out
 
 
 def _read_line(process: subprocess.Popen, timeout: float) -> str:
@@ -111,14 +117,7 @@ class StandIn:
         return read_log(self.calls_log) if self.calls_log.exists() else []
 
     def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                out, _ = self.process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                out, _ = self.process.communicate()
-            self.output += out
+        self.output += stop_server(self.process)
         return self.output
 
 

@@ -42,6 +42,21 @@ def parse_trace_rate(value: object) -> float:
     return rate
 
 
+def bounded_number(low: float, high: float, what: str):
+    """A parser of numbers from ``low`` to ``high`` that names a bad value and ``what`` is allowed."""
+
+    def parse(value: object) -> float:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = math.nan
+        if not low <= number <= high:  # also rejects nan
+            raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give {what}")
+        return number
+
+    return parse
+
+
 def parse_ttl(value: object) -> int:
     """Read a validity window: whole seconds from 1 to a day."""
     text = str(value).strip()
@@ -71,33 +86,27 @@ def parse_run_id(value: object) -> str:
     return text
 
 
-def parse_output_file(value: object) -> str:
-    """Read a path to write: empty (none), or a file in a folder that exists and can be written."""
+def _file_to_write(value: object, folder_may_be_made: bool, allowed: str) -> str:
+    """Empty (no file), or a path that is not a folder, in a folder that can be written: one that
+    exists, or with ``folder_may_be_made``, the nearest one that exists."""
     path = str(value).strip()
     if path:
         folder = os.path.dirname(os.path.abspath(path))
+        while folder_may_be_made and not os.path.exists(folder):  # made when the file is written
+            folder = os.path.dirname(folder)
         if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            raise argparse.ArgumentTypeError(
-                f"{value!r} is not allowed: give a file path in a folder that exists and can be written"
-            )
+            raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give {allowed}")
     return path
 
 
-parse_trace_log = parse_output_file
+def parse_trace_log(value: object) -> str:
+    """Read the trace log's path: empty (no log), or a file in a folder that exists and can be written."""
+    return _file_to_write(value, False, "a file path in a folder that exists and can be written")
 
 
 def parse_run_file(value: object) -> str:
     """Read the run file's path: empty (none), or a file whose folder exists or can be made."""
-    path = str(value).strip()
-    if path:
-        folder = os.path.dirname(os.path.abspath(path))
-        while not os.path.exists(folder):  # made when the file is written
-            folder = os.path.dirname(folder)
-        if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            raise argparse.ArgumentTypeError(
-                f"{value!r} is not allowed: give a file path whose folder exists or can be made, or nothing"
-            )
-    return path
+    return _file_to_write(value, True, "a file path whose folder exists or can be made, or nothing")
 
 
 def check_project(value: object) -> str:

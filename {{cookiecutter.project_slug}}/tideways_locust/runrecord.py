@@ -24,7 +24,8 @@ FORMAT = 1
 MINUTE = "%Y-%m-%d %H:%M"
 
 
-def _minute(moment: datetime) -> datetime:
+def minute_of(moment: datetime) -> datetime:
+    """The minute ``moment`` falls in, as Tideways keys its figures."""
     return moment.replace(second=0, microsecond=0)
 
 
@@ -66,7 +67,7 @@ class RunRecord:
         total = self.environment.stats.total
         return dict(total.response_times), total.num_requests, total.num_failures
 
-    def close_minute(self, until: datetime) -> None:
+    def closeminute_of(self, until: datetime) -> None:
         """Note the figures of the minute that started at ``self._minute_start``, up to ``until``."""
         if self._minute_start is None:
             return
@@ -85,14 +86,14 @@ class RunRecord:
             }
         )
         self._seen = (times, requests, failures)
-        self._minute_start = _minute(until)
+        self._minute_start = minute_of(until)
 
     def _tick(self) -> None:
         while True:  # ends when the run ends (killed at quit)
             now = datetime.now(UTC)
-            boundary = _minute(now) + timedelta(minutes=1)
+            boundary = minute_of(now) + timedelta(minutes=1)
             gevent.sleep((boundary - now).total_seconds() + 0.001)
-            self.close_minute(boundary)
+            self.closeminute_of(boundary)
 
     # -- listeners --
 
@@ -100,7 +101,7 @@ class RunRecord:
         self.start = datetime.now(UTC)
         self.end = None
         self.minutes = []
-        self._minute_start = _minute(self.start)
+        self._minute_start = minute_of(self.start)
         self._seen = self._snapshot()
         if self._ticker is None:
             self._ticker = gevent.spawn(self._tick)
@@ -112,7 +113,7 @@ class RunRecord:
         if self.start is None:
             return  # no run started
         self.end = datetime.now(UTC)
-        self.close_minute(self.end)
+        self.closeminute_of(self.end)
         options = self.environment.parsed_options
         path = getattr(options, "tideways_run_file", "") if options else ""
         if path:
@@ -189,16 +190,19 @@ def _entry_key(entry) -> tuple[str, str]:
     return entry.name, entry.method or ""
 
 
-def write_json(path: str, data: dict) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tideways-", suffix=".json")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tideways-", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=2)
-            out.write("\n")
+            out.write(text)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")

@@ -19,25 +19,13 @@ import sys
 from pathlib import Path
 
 from ..links import parse_environment, parse_project
-from ..runrecord import write_json
+from ..options import bounded_number
+from ..runrecord import write_json, write_text
 from .api import DEFAULT_API_URL, TOKEN_VARIABLE, URL_VARIABLE, TidewaysApi
 from .collect import Collector, RunFileError, load_run
 from .render import html, markdown
 
 NAMES = ("tideways-report.md", "tideways-report.json", "tideways-report.html")
-
-
-def _bounded(low: float, high: float, what: str):
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give {what}")
-        return number
-
-    return parse
 
 
 def _project(value: str) -> str:
@@ -61,25 +49,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--service", type=parse_environment, help="Tideways service, like web (default: Tideways' default)")
     p.add_argument(
         "--wait",
-        type=_bounded(0, 900, "seconds from 0 to 900"),
+        type=bounded_number(0, 900, "seconds from 0 to 900"),
         default=120.0,
         help="wait up to this long for Tideways to ingest the run's last minute (default %(default)g)",
     )
     p.add_argument(
         "--poll",
-        type=_bounded(1, 300, "seconds from 1 to 300"),
+        type=bounded_number(1, 300, "seconds from 1 to 300"),
         default=20.0,
         help="between two looks (default %(default)g)",
     )
     p.add_argument(
         "--traces",
-        type=_bounded(1, 30, "a number from 1 to 30"),
+        type=bounded_number(1, 30, "a number from 1 to 30"),
         default=10,
         help="slowest traces to list (default 10)",
     )
     p.add_argument(
         "--timeout",
-        type=_bounded(1, 120, "seconds from 1 to 120"),
+        type=bounded_number(1, 120, "seconds from 1 to 120"),
         default=20.0,
         help="per API call (default %(default)g)",
     )
@@ -136,20 +124,14 @@ def write_report(report: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(report)
     paths = [out / name for name in NAMES]
-    _write_text(paths[0], text)
-    write_json(str(paths[1]), report)
-    _write_text(paths[2], html(report))
+    write_text(paths[0], text)
+    write_json(paths[1], report)
+    write_text(paths[2], html(report))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as job_summary:
             job_summary.write(text + "\n")
     return paths
-
-
-def _write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from ..links import APP_URL, HOW_TO_LINK, TidewaysProject
+from ..runrecord import MINUTE, minute_of
 from .api import TOKEN_VARIABLE, ApiError, RateLimitError, TidewaysApi
 
-MINUTE = "%Y-%m-%d %H:%M"
 FORMAT = 1
 
 
@@ -50,10 +50,6 @@ def load_run(path: str) -> dict:
     if run["_end"] < run["_start"]:
         raise RunFileError(f"{path}: the run ends before it starts")
     return run
-
-
-def _minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
 
 
 def _number(value) -> float | None:
@@ -102,8 +98,8 @@ class Window:
     """The run's minutes, as Tideways' API takes them (UTC, ``Y-m-d H:i``)."""
 
     def __init__(self, start: datetime, end: datetime) -> None:
-        self.first = _minute(start)
-        self.last = _minute(end)
+        self.first = minute_of(start)
+        self.last = minute_of(end)
         self.minutes = int((self.last - self.first).total_seconds() // 60) + 1
 
     @property
