@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from scripts.baked_venv import ensure_baked_venv
+from scripts.baked_venv import ensure_baked_venv, run_in_project
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,8 +29,7 @@ class BakedProject:
 
     def run(self, *command: str, timeout: float = 900) -> subprocess.CompletedProcess:
         """Run a command in the project, without the outer virtualenv or LOCUST_* variables."""
-        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV" and not k.startswith(("LOCUST_", "PYTEST_"))}
-        return subprocess.run(command, cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout)
+        return run_in_project(self.path, *command, timeout=timeout)
 
 
 def bake_ok(cookies, **answers: str) -> BakedProject:

@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=target.shutdown).start())
     print(f"listening on http://127.0.0.1:{target.server_address[1]}", flush=True)
     try:
-        target.serve_forever()
+        target.serve_forever(poll_interval=0.05)  # a quick stop: tests start and stop many
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,4 +1,4 @@
-"""A Locust that lacks something the runtime hooks stops with one line, before any request."""
+"""A Locust older than supported, or lacking what the runtime hooks, stops with one line before any request."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import API_KEY, ROOT, RUN_TIMEOUT, SCENARIO, SHORT, locust_env
 from tideways_locust import compat
 
-# Locust started after one thing the runtime hooks was taken away, as a release might move it.
+# Locust started after a change: one thing the runtime hooks taken away, as a release might move it,
+# or another version.
 LAUNCHER = """
 import sys
 import locust  # first: it patches ssl with gevent before requests is imported
@@ -22,28 +23,92 @@ main()
 """
 
 
+@pytest.mark.locust_hooks  # run against every supported Locust (README: Locust versions)
 def test_this_locust_has_everything():
     assert compat.missing() == []
 
 
+@pytest.mark.locust_hooks
 @pytest.mark.parametrize(
     ("remove", "named"),
     [
         ("import requests; del requests.sessions.SessionRedirectMixin.rebuild_auth", "HttpSession.rebuild_auth()"),
         (
-            "import requests, locust.clients; del locust.clients.HttpSession.prepare_request, "
-            "requests.Session.prepare_request",
+            # wherever it is defined: HttpSession has its own since a late 2.42 release
+            "import requests, locust.clients\n"
+            "for kind in (locust.clients.HttpSession, requests.Session):\n"
+            "    if 'prepare_request' in vars(kind): delattr(kind, 'prepare_request')",
             "HttpSession.prepare_request()",
         ),
         ("from geventhttpclient.useragent import CompatRequest; del CompatRequest.redirect", "redirect() method"),
         ("from locust import events; del events.report_to_master", "the report_to_master event"),
+        (
+            # a Locust whose HttpSession prepares requests itself: prepare_request() would add nothing
+            "import requests; requests.Session.request = "
+            "lambda self, method, url, **kw: self.send(requests.Request(method, url).prepare())",
+            "HttpSession sending the request its prepare_request() returns",
+        ),
     ],
 )
 def test_a_missing_hook_stops_the_run_before_any_request(start_target, tmp_path, remove, named):
     target = start_target()
-    launcher = tmp_path / "locust_without_a_hook.py"
-    launcher.write_text(LAUNCHER.format(remove=remove))
-    result = subprocess.run(
+    result = run_launched_locust(tmp_path, remove, target)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert f"Tideways: Locust {locust.__version__} lacks what tideways_locust hooks: " in lines[0]
+    assert named in lines[0] and f"tested with Locust {compat.TESTED}" in lines[0]
+    assert f"supports Locust {compat.RANGE}" in lines[0]
+    assert target.records() == [], "not one request was sent"
+
+
+def test_a_locust_older_than_supported_stops_the_run_before_any_request(start_target, tmp_path):
+    target = start_target()
+    major, minor = compat.minor_line(compat.SUPPORTED[0])
+    older = f"{major}.{minor - 1}.3"
+    result = run_launched_locust(tmp_path, f"locust.__version__ = {older!r}", target)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"Tideways: Locust {older} is older than tideways_locust supports ({compat.RANGE}): "
+        f"pin locust=={compat.TESTED} in requirements.txt (README: Locust versions)"
+    ]
+    assert target.records() == [], "not one request was sent"
+
+
+@pytest.mark.parametrize("version", ["3.0.0", "2.99.0.dev4", "unknown"])
+def test_a_locust_newer_than_tested_runs_with_one_warning(start_target, tmp_path, version):
+    target, other = start_target(), start_target()
+    result = run_launched_locust(tmp_path, f"locust.__version__ = {version!r}", target, other)
+    assert result.returncode == 0, result.stderr[-3000:]
+    warnings = [line for line in result.stderr.splitlines() if "is not one tideways_locust is tested with" in line]
+    assert len(warnings) == 1 and f"Locust {version} is not one" in warnings[0], result.stderr[-3000:]
+    assert f"({compat.RANGE})" in warnings[0] and "python -m pytest -m locust_hooks" in warnings[0]
+    records = target.records()
+    assert records and all(r["verdict"] == "accepted" for r in records), "it traces as usual"
+    assert other.records() and all(r["verdict"] is None for r in other.records()), "no header off the origin"
+
+
+@pytest.mark.parametrize(
+    ("version", "line"), [("2.47.1.dev5", (2, 47)), ("10.0", (10, 0)), ("0.0.0", (0, 0)), ("unknown", None)]
+)
+def test_minor_lines(version, line):
+    assert compat.minor_line(version) == line
+
+
+def test_the_range_is_oldest_to_newest_and_the_pin_is_in_it():
+    oldest, newest = (compat.minor_line(v) for v in compat.SUPPORTED)
+    assert oldest <= newest and compat.minor_line(compat.TESTED) == newest
+
+
+def run_launched_locust(tmp_path, change: str, target, other=None) -> subprocess.CompletedProcess:
+    """A headless run, every request traced, of Locust started after ``change``: a hook taken away, another version.
+
+    ``other`` is the origin that must get no header (the scenario sends to it too).
+    """
+    launcher = tmp_path / "changed_locust.py"
+    launcher.write_text(LAUNCHER.format(remove=change))
+    return subprocess.run(
         [
             sys.executable,
             str(launcher),
@@ -53,17 +118,14 @@ def test_a_missing_hook_stops_the_run_before_any_request(start_target, tmp_path,
             "--host",
             target.url,
             *SHORT,
+            "--only-summary",
+            "--tideways-trace-rate",
+            "100",
             "HttpScenario",
         ],
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, **({"OTHER_ORIGIN": other.url} if other else {})),
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
     )
-    assert result.returncode == 2, result.stderr[-3000:]
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr[-3000:]
-    assert f"Tideways: Locust {locust.__version__} lacks what tideways_locust hooks: " in lines[0]
-    assert named in lines[0] and f"tested with Locust {compat.TESTED}" in lines[0]
-    assert target.records() == [], "not one request was sent"

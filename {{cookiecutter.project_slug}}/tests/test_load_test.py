@@ -31,6 +31,7 @@ def by_path(records: list[dict]) -> dict[str, list[dict]]:
     return paths
 
 
+@pytest.mark.locust_hooks
 @pytest.mark.parametrize("user_class", SCENARIOS)
 def test_rate_100_signs_every_request_validly(user_class, start_target, tmp_path):
     target, other = start_target(), start_target()
@@ -115,6 +116,7 @@ def test_bad_rate_stops_locust_before_any_request(rate, source, start_target, tm
     assert target.records() == []
 
 
+@pytest.mark.locust_hooks
 def test_locust_in_the_project_root_finds_the_users_and_loads_dotenv(start_target, tmp_path):
     """Plain ``locust`` in a copy of the project: locust.conf, locustfile.py and .env."""
     project = tmp_path / "project"
@@ -139,6 +141,7 @@ def test_environment_wins_over_dotenv(start_target, tmp_path):
     assert all(r["verdict"] == "accepted" for r in target.records())
 
 
+@pytest.mark.locust_hooks
 def test_web_ui_page_does_not_contain_the_key(tmp_path):
     port = free_port()
     env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)

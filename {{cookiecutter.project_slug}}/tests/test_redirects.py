@@ -16,6 +16,8 @@ import pytest
 import tideways_locust
 from tests.conftest import in_process_user
 
+pytestmark = pytest.mark.locust_hooks  # run against every supported Locust (README: Locust versions)
+
 CODES = ["301", "302", "303", "307", "308"]
 CLIENTS = ["HttpTidewaysUser", "FastHttpTidewaysUser"]
 

@@ -41,6 +41,7 @@ def written(folder: Path) -> dict:
     return json.loads((folder / "tideways-report.json").read_text())
 
 
+@pytest.mark.locust_hooks
 def test_a_real_run_then_its_report_puts_locust_beside_tideways(start_target, start_tideways_api, tmp_path):
     target, other = start_target(), start_target()
     api = start_tideways_api(PROJECT, target_log=target.log)

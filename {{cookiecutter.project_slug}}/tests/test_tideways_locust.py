@@ -19,6 +19,8 @@ from tideways_locust.options import parse_run_id, parse_seed, parse_trace_log, p
 from tideways_locust.signing import DEFAULT_TTL
 from tideways_locust.tracing import _Tracer
 
+pytestmark = pytest.mark.locust_hooks  # run against every supported Locust (README: Locust versions)
+
 # Test vectors from Tideways' server-side check, computed with Python's hmac and openssl.
 VECTORS = [
     ("foo", 1700000000, "", "e87f26865d55501918b1fdd44e44b4bc29644b5669427023963d41187c110748"),

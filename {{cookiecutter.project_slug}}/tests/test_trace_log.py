@@ -112,6 +112,7 @@ def test_single_process_log_summary_and_ids_agree(start_target, tmp_path):
     assert {record["worker"] for record in records} == {"local"}
 
 
+@pytest.mark.locust_hooks
 def test_by_default_the_run_id_is_every_reference_and_one_link_lists_the_run(start_target, tmp_path):
     target, other = start_target(), start_target()
     log, run_file, job_summary = tmp_path / "traces.jsonl", tmp_path / "out" / "run.json", tmp_path / "summary.md"
@@ -186,6 +187,7 @@ def test_a_given_run_id_starts_every_reference(start_target, tmp_path):
     assert int(sent) == len(target.records()) + len(other.records())
 
 
+@pytest.mark.locust_hooks
 def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_target, tmp_path):
     target, other = start_target(), start_target()
     log = tmp_path / "traces.jsonl"
@@ -214,6 +216,7 @@ def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_targe
     assert len({record["worker"] for record in records}) == 2, "each record names its worker"
 
 
+@pytest.mark.locust_hooks
 def test_sigterm_midway_keeps_every_record_reported(start_target, tmp_path):
     target, other = start_target(), start_target()
     log = tmp_path / "traces.jsonl"
@@ -239,11 +242,15 @@ def test_sigterm_midway_keeps_every_record_reported(start_target, tmp_path):
 
 
 def cut_off_run(target, log: Path, run_file: Path, *args: str) -> subprocess.CompletedProcess:
-    """A run whose users are each in the middle of a slow traced request when it stops."""
+    """A run whose users are each in the middle of a slow traced request when it stops.
+
+    The users start at once and each request takes 1.5 s, so the stop at 2 s comes half a
+    second after their second requests went out, far from the moment they send the next.
+    """
     return run_locust(
-        "-f", str(SLOW), "--host", target.url, "--tideways-trace-rate", "100", "-u", "4", "-r", "4", "-t", "2s",
+        "-f", str(SLOW), "--host", target.url, "--tideways-trace-rate", "100", "-u", "4", "-r", "100", "-t", "2s",
         "--tideways-trace-log", str(log), *args,
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="0.7"),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="1.5"),
     )  # fmt: skip
 
 
@@ -259,6 +266,7 @@ def check_cut_off(target, log: Path, run_file: Path, result) -> list[dict]:
     return records
 
 
+@pytest.mark.locust_hooks
 @pytest.mark.parametrize("user_class", ["HttpSlow", "FastHttpSlow"])
 def test_requests_out_when_the_run_time_ends_get_unanswered_records(start_target, tmp_path, user_class):
     target = start_target()
@@ -274,10 +282,11 @@ def test_requests_out_on_workers_when_the_run_ends_reach_the_masters_log(start_t
     result = run_master_and_workers(
         SLOW,
         ["--host", target.url, "--tideways-trace-rate", "100", "--tideways-trace-log", str(log),
-         "-u", "4", "-r", "4", "-t", "3s", "HttpSlow"],
-        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="0.7"),
+         "-u", "4", "-r", "100", "-t", "3s", "HttpSlow"],
+        # requests of 2 s: the stop at 3 s comes a second after the second ones went out
+        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="2"),
         [],
-        locust_env(SLOW_SECONDS="0.7"),
+        locust_env(SLOW_SECONDS="2"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     records = check_cut_off(target, log, run_file, result)
@@ -334,6 +343,7 @@ def test_a_seed_traces_the_same_requests_again(start_target):
     assert any(traced for _, traced in patterns[0]) and not all(traced for _, traced in patterns[0])
 
 
+@pytest.mark.locust_hooks
 def test_web_ui_shows_the_tideways_figures_live(start_target):
     target, other = start_target(), start_target()
     port = free_port()

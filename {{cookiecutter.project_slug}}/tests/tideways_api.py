@@ -691,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=api.shutdown).start())
     print(f"listening on http://127.0.0.1:{api.server_address[1]}{BASE_PATH}", flush=True)
     try:
-        api.serve_forever()
+        api.serve_forever(poll_interval=0.05)  # a quick stop: tests start and stop many
     except KeyboardInterrupt:
         pass
     finally:

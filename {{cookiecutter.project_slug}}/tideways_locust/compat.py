@@ -5,28 +5,41 @@ and ``rebuild_auth`` on ``HttpSession``, geventhttpclient's request class on
 ``FastHttpSession``, and Locust's events. A Locust release that moves one of them
 must stop the run with one line, never turn it into a run that quietly sends no
 profiling header (or sends one where it must not).
+
+It supports the minor lines ``SUPPORTED`` names, oldest to newest: the template tests
+the first and the last release of each. An older Locust stops the run; a newer one
+runs, with a warning, when everything the runtime hooks is there and behaves.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import os
+import re
+import sys
 
 import locust
 from locust import events
 from locust.clients import HttpSession
 from locust.contrib import fasthttp
+from locust.stats import StatsEntry
 
 logger = logging.getLogger("tideways_locust")
 
 TESTED = "2.47.0"
-"""The Locust version this runtime is tested with (requirements.txt pins it)."""
+"""The Locust version requirements.txt pins: the newest this runtime is tested with."""
+
+SUPPORTED = ("2.42", "2.47")
+"""The oldest and the newest minor line of Locust this runtime supports."""
+
+RANGE = f"{SUPPORTED[0]} to {SUPPORTED[1]}"
 
 EVENTS = ("init", "init_command_line_parser", "test_start", "quit", "request", "report_to_master", "worker_report",
           "reset_stats")  # fmt: skip
 
 
-def _takes(function, *names: str) -> bool:
+def takes(function, *names: str) -> bool:
     """Whether ``function`` takes each of ``names`` as a keyword (or any keyword)."""
     try:
         parameters = inspect.signature(function).parameters.values()
@@ -43,30 +56,116 @@ def missing() -> list[str]:
     for name in ("request", "prepare_request", "rebuild_auth"):
         if not callable(getattr(HttpSession, name, None)):
             found.append(f"HttpSession.{name}()")
-    if callable(getattr(HttpSession, "request", None)) and not _takes(HttpSession.request, "headers", "context"):
+    if callable(getattr(HttpSession, "request", None)) and not takes(HttpSession.request, "headers", "context"):
         found.append("headers= and context= on HttpSession.request()")
     session = getattr(fasthttp, "FastHttpSession", None)
     if session is None or not callable(getattr(session, "request", None)):
         found.append("FastHttpSession.request()")
-    elif not _takes(session.request, "headers", "context"):
+    elif not takes(session.request, "headers", "context"):
         found.append("headers= and context= on FastHttpSession.request()")
     agent = getattr(fasthttp, "LocustUserAgent", None)
     request_type = getattr(agent, "request_type", None)
     if not isinstance(request_type, type) or not callable(getattr(request_type, "redirect", None)):
         found.append("LocustUserAgent.request_type with a redirect() method (geventhttpclient)")
+    if not callable(getattr(StatsEntry, "unserialize", None)):
+        found.append("StatsEntry.unserialize()")
     found += [f"the {name} event" for name in EVENTS if not hasattr(events, name)]
+    if not found and not _prepared_headers_are_sent():
+        found.append("HttpSession sending the request its prepare_request() returns")
     return found
 
 
-def check() -> None:
-    """Stop Locust with one line, before any request, when something the runtime hooks is missing."""
+def _prepared_headers_are_sent() -> bool:
+    """Whether a header added in an HttpSession's own ``prepare_request`` reaches the wire.
+
+    The traced path of HttpUser relies on it. Sent to an adapter in memory: no network.
+    """
+    from locust.event import EventHook
+    from requests.adapters import BaseAdapter
+    from requests.models import Response
+
+    sent = {}
+
+    class Wire(BaseAdapter):
+        def send(self, request, **kwargs):
+            sent.update(request.headers)
+            response = Response()
+            response.status_code, response.request, response.url, response._content = 204, request, request.url, b""
+            return response
+
+        def close(self):
+            pass
+
+    session = HttpSession("http://tideways-locust.invalid", EventHook(), None)
+    session.mount("http://", Wire())
+    prepare = session.prepare_request
+
+    def prepare_with_a_header(request):
+        prepared = prepare(request)
+        prepared.headers["X-Tideways-Locust-Probe"] = "1"
+        return prepared
+
+    session.prepare_request = prepare_with_a_header
+    try:
+        session.request("GET", "/")
+    except Exception:  # any failure: the hook does not behave
+        return False
+    finally:
+        session.close()
+    return sent.get("X-Tideways-Locust-Probe") == "1"
+
+
+def minor_line(version: str) -> tuple[int, int] | None:
+    """``(2, 47)`` of ``"2.47.1.dev5"``; None when the version does not start with two numbers."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _stop() -> None:
+    """Exit 2 at once, the line logged being all that is printed.
+
+    Nothing has run yet, so nothing is left to clean up; a normal exit would let some
+    gevent and greenlet pairs (Locust 2.42's) print a traceback while the interpreter
+    shuts down.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(2)
+
+
+def check(version: str | None = None) -> None:
+    """Stop Locust with one line, before any request, when it is older than supported or lacks a hook.
+
+    A newer Locust that has everything runs, with one warning.
+    """
+    version = locust.__version__ if version is None else version
+    line = minor_line(version)
+    if line is not None and line < minor_line(SUPPORTED[0]):
+        logger.error(
+            "Tideways: Locust %s is older than tideways_locust supports (%s): pin locust==%s in "
+            "requirements.txt (README: Locust versions)",
+            version,
+            RANGE,
+            TESTED,
+        )
+        _stop()
     lacking = missing()
     if lacking:
         logger.error(
-            "Tideways: Locust %s lacks what tideways_locust hooks: %s. It is tested with Locust %s: "
-            "pin that version in requirements.txt (README: Locust versions)",
-            locust.__version__,
+            "Tideways: Locust %s lacks what tideways_locust hooks: %s. It supports Locust %s and is "
+            "tested with Locust %s: pin that version in requirements.txt (README: Locust versions)",
+            version,
             ", ".join(lacking),
+            RANGE,
             TESTED,
         )
-        raise SystemExit(2)
+        _stop()
+    if line is None or line > minor_line(SUPPORTED[1]):
+        logger.warning(
+            "Tideways: Locust %s is not one tideways_locust is tested with (%s), though everything it "
+            "hooks is there; python -m pytest -m locust_hooks tells whether tracing works with it "
+            "(README: Locust versions)",
+            version,
+            RANGE,
+        )

@@ -18,6 +18,7 @@ import gevent
 from locust import __version__ as locust_version
 from locust.stats import StatsEntry, calculate_response_time_percentile
 
+from .compat import takes
 from .tracelog import TraceReport
 
 FORMAT = 1
@@ -169,7 +170,7 @@ class RunRecord:
             return entries
         for data in written:
             data["response_times"] = {int(ms): n for ms, n in (data.get("response_times") or {}).items()}
-        return [StatsEntry.unserialize(data, stats) for data in written]
+        return [_unserialized(data, stats) for data in written]
 
     def job_summary(self) -> str:
         f = self.report.figures()
@@ -184,6 +185,15 @@ class RunRecord:
             "",
         ]
         return "\n".join(lines) + "\n"
+
+
+def _unserialized(data: dict, stats) -> StatsEntry:
+    """Locust's entry from its ``--json-file`` form; ``unserialize()`` takes the stats since Locust 2.46.2."""
+    if takes(StatsEntry.unserialize, "stats"):
+        return StatsEntry.unserialize(data, stats)
+    entry = StatsEntry.unserialize(data)
+    entry.stats = stats
+    return entry
 
 
 def _entry_key(entry) -> tuple[str, str]:
