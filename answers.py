@@ -43,7 +43,19 @@ _ENDPOINT = re.compile(r"^(?:(?P<method>[A-Za-z]+)\s+)?(?P<path>\S+)(?:\s+[xX](?
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RUN_TIME = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$|^(?P<seconds>\d+)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
+# The five fields of a cron expression as GitHub Actions reads them (POSIX cron): name, range, names of values.
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of the month", 1, 31, ()),
+    ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")),
+    ("day of the week", 0, 6, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)
+# A GitHub-hosted job runs 6 hours at most (GitHub Actions' usage limits); a load-test job also
+# installs, runs the project's tests and waits for the Tideways report, which takes this long at most.
+GITHUB_JOB_LIMIT_MINUTES = 360
+JOB_MARGIN_MINUTES = 20
+JOB_MINIMUM_MINUTES = 30
 # The baked runtime checks the same forms (tideways_locust/links.py); bakes use cookiecutter's dependencies only.
 _TIDEWAYS_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._ -]{0,98}[A-Za-z0-9._-])?$")
 _TIDEWAYS_ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -178,11 +190,43 @@ def check_wait_time(value: object) -> tuple[float, float]:
     return first, last
 
 
+def job_timeout_minutes(run_time: object) -> int:
+    """How long a pipeline's load-test job may take: the run time and the time around it."""
+    return max(JOB_MINIMUM_MINUTES, math.ceil(run_time_seconds(run_time) / 60) + JOB_MARGIN_MINUTES)
+
+
+def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int | None:
+    if text.upper() in names:
+        return names.index(text.upper()) + low
+    return int(text) if text.isdigit() and low <= int(text) <= high else None
+
+
+def _cron_field_ok(text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    """``*``, values, ranges ``a-b`` and steps ``/n``, comma-separated, within ``low`` to ``high``."""
+    for item in text.split(","):
+        base, slash, step = item.partition("/")
+        if slash and not (step.isdigit() and 1 <= int(step) <= high):
+            return False
+        if base == "*":
+            continue
+        first, dash, last = base.partition("-")
+        start = _cron_value(first, low, high, names)
+        end = _cron_value(last, low, high, names) if dash else start
+        if start is None or end is None or start > end:
+            return False
+    return True
+
+
 def check_schedule(value: object) -> str:
     """Empty (no schedule) or a five-field cron expression as GitHub Actions takes it."""
+    allowed = "empty, or five cron fields like '0 3 * * 1' (03:00 UTC on Mondays)"
     fields = str(value).split()
-    if fields and (len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields)):
-        raise _bad("schedule", value, "empty, or five cron fields like '0 3 * * 1' (03:00 UTC on Mondays)")
+    if fields and len(fields) != 5:
+        raise _bad("schedule", value, allowed)
+    for field, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=False):
+        if not _cron_field_ok(field, low, high, names):
+            values = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
+            raise _bad("schedule", value, f"the {name} {field!r} is not in {values}; {allowed}")
     return " ".join(fields)
 
 
@@ -262,6 +306,41 @@ def problems(answers: dict) -> list[str]:
     check(run_time_seconds, answers.get("run_time", ""))
     check(check_wait_time, answers.get("wait_time", ""))
     check(check_schedule, answers.get("schedule", ""))
+    if not found:
+        found.extend(_run_problems(answers))
+    return found
+
+
+def _run_problems(answers: dict) -> list[str]:
+    """Answers that are each fine but together bake a run that is not what was asked for."""
+    found = []
+    run_time, seconds = answers["run_time"], run_time_seconds(answers["run_time"])
+    users, spawn_rate = int(str(answers["users"])), float(str(answers["spawn_rate"]))
+    if users / spawn_rate > seconds:
+        found.append(
+            str(
+                _bad(
+                    "spawn_rate",
+                    answers["spawn_rate"],
+                    f"it starts {users} users in {users / spawn_rate:g} s, longer than run_time {run_time!r}, "
+                    f"so the run ends before all of them run: at least {math.ceil(users / seconds * 1000) / 1000:g}, "
+                    "or a longer run_time",
+                )
+            )
+        )
+    if answers.get("ci") in ("github", "both") and job_timeout_minutes(run_time) > GITHUB_JOB_LIMIT_MINUTES:
+        longest = GITHUB_JOB_LIMIT_MINUTES - JOB_MARGIN_MINUTES
+        found.append(
+            str(
+                _bad(
+                    "run_time",
+                    run_time,
+                    f"a GitHub-hosted job runs {GITHUB_JOB_LIMIT_MINUTES // 60} hours at most, "
+                    f"{JOB_MARGIN_MINUTES} minutes of them for installing, tests and the report: "
+                    f"at most {longest // 60}h{longest % 60}m with ci github or both",
+                )
+            )
+        )
     return found
 
 
@@ -307,6 +386,7 @@ class AnswersExtension(Extension):
             host=check_host,
             wait_time=check_wait_time,
             schedule=check_schedule,
+            job_timeout_minutes=job_timeout_minutes,
             tideways_project=check_tideways_project,
             tideways_environment=check_tideways_environment,
             pyrepr=pyrepr,

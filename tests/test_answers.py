@@ -2,7 +2,16 @@
 
 import pytest
 
-from answers import Endpoint, check_host, check_wait_time, parse_endpoints, problems, pyrepr, unchosen_paths
+from answers import (
+    Endpoint,
+    check_host,
+    check_wait_time,
+    job_timeout_minutes,
+    parse_endpoints,
+    problems,
+    pyrepr,
+    unchosen_paths,
+)
 
 DEFAULTS = {
     "project_name": "Shop load test",
@@ -155,7 +164,7 @@ def test_unchosen_paths_are_the_files_of_options_not_chosen(ci, deployment, remo
     assert unchosen_paths({**DEFAULTS, "ci": ci, "deployment": deployment}) == removed
 
 
-@pytest.mark.parametrize("value", ["", "0 3 * * 1", "*/15 9-17 * * MON-FRI"])
+@pytest.mark.parametrize("value", ["", "0 3 * * 1", "*/15 9-17 * * MON-FRI", "0,30 */2 1,15 jan-mar *", "5 4 31 12 6"])
 def test_schedule_is_empty_or_five_cron_fields(value):
     assert problems({**DEFAULTS, "schedule": value}) == []
 
@@ -164,6 +173,53 @@ def test_schedule_is_empty_or_five_cron_fields(value):
 def test_bad_schedules_are_refused(value):
     found = problems({**DEFAULTS, "schedule": value})
     assert len(found) == 1 and found[0].startswith(f"schedule: {value!r} is not allowed")
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ("99 3 * * *", "the minute '99' is not in 0-59"),
+        ("0 24 * * *", "the hour '24' is not in 0-23"),
+        ("0 3 0 * *", "the day of the month '0' is not in 1-31"),
+        ("0 3 * 13 *", "the month '13' is not in 1-12 or JAN-DEC"),
+        ("0 3 * * 7", "the day of the week '7' is not in 0-6 or SUN-SAT"),
+        ("0 3 * * FUN", "the day of the week 'FUN' is not in 0-6 or SUN-SAT"),
+        ("*/0 * * * *", "the minute '*/0' is not in 0-59"),
+        ("30-10 * * * *", "the minute '30-10' is not in 0-59"),
+    ],
+)
+def test_schedules_github_would_never_run_name_the_field(value, field):
+    """A workflow with such a schedule bakes, and then never runs on it."""
+    assert problems({**DEFAULTS, "schedule": value}) == [
+        f"schedule: {value!r} is not allowed: {field}; "
+        "empty, or five cron fields like '0 3 * * 1' (03:00 UTC on Mondays)"
+    ]
+
+
+def test_a_spawn_rate_too_slow_to_start_every_user_within_the_run_time_is_refused():
+    found = problems({**DEFAULTS, "users": "100", "spawn_rate": "1", "run_time": "30s"})
+    assert found == [
+        "spawn_rate: '1' is not allowed: it starts 100 users in 100 s, longer than run_time '30s', so the run ends "
+        "before all of them run: at least 3.334, or a longer run_time"
+    ]
+    assert problems({**DEFAULTS, "users": "100", "spawn_rate": "3.334", "run_time": "30s"}) == []
+    assert problems({**DEFAULTS, "users": "60", "spawn_rate": "1", "run_time": "1m"}) == [], "exactly in time"
+
+
+@pytest.mark.parametrize(("ci", "refused"), [("github", True), ("both", True), ("gitlab", False), ("none", False)])
+def test_a_run_time_longer_than_a_github_hosted_job_is_refused_with_github(ci, refused):
+    assert problems({**DEFAULTS, "ci": ci, "run_time": "5h40m"}) == []
+    found = problems({**DEFAULTS, "ci": ci, "run_time": "5h41m"})
+    expected = [
+        "run_time: '5h41m' is not allowed: a GitHub-hosted job runs 6 hours at most, 20 minutes of them for "
+        "installing, tests and the report: at most 5h40m with ci github or both"
+    ]
+    assert found == (expected if refused else [])
+
+
+@pytest.mark.parametrize(("run_time", "minutes"), [("1s", 30), ("10m", 30), ("10m1s", 31), ("2h", 140), ("7200", 140)])
+def test_a_jobs_timeout_is_the_run_time_and_twenty_minutes_at_least_thirty(run_time, minutes):
+    assert job_timeout_minutes(run_time) == minutes
 
 
 @pytest.mark.parametrize("question", ["ci", "deployment"])

@@ -71,7 +71,7 @@ COMBINATIONS = [
     pytest.param({}, id="defaults"),
     pytest.param({"http_client": "FastHttpUser"}, id="fasthttp"),
     pytest.param({"trace_rate": "0.5", "wait_time": "2", "run_time": "90"}, id="half-percent-constant-wait"),
-    pytest.param({"trace_rate": "0", "users": "500", "spawn_rate": "0.5"}, id="tracing-off"),
+    pytest.param({"trace_rate": "0", "users": "500", "spawn_rate": "0.5", "run_time": "20m"}, id="tracing-off"),
     pytest.param(
         {"endpoints": "GET /api/v1/users/{user_id}/orders/{order_id}?expand=items x10, PATCH /me, HEAD /health"},
         id="placeholders-and-query",

@@ -83,6 +83,16 @@ def test_workflow_inputs_default_to_the_baked_settings(bake):
     assert defaults == {"host": "https://shop.example.com", "users": "25", "run_time": "5m", "trace_rate": "0.5"}
 
 
+@pytest.mark.parametrize(("run_time", "minutes"), [("1m", 30), ("2h", 140)])
+def test_the_load_test_jobs_last_as_long_as_the_run_and_twenty_minutes(bake, run_time, minutes):
+    project = bake(ci="both", run_time=run_time)
+    workflow = yaml.safe_load(project.read(WORKFLOW))
+    assert workflow["jobs"]["load-test"]["timeout-minutes"] == minutes
+    run_time_input = workflow[True]["workflow_dispatch"]["inputs"]["run_time"]
+    assert run_time_input["description"].endswith(f"the job stops after {minutes} minutes")
+    assert yaml.safe_load(project.read(".gitlab-ci.yml"))["load-test"]["timeout"] == f"{minutes} minutes"
+
+
 def test_the_key_reaches_only_the_load_test_step_and_never_a_script(bake):
     project = bake(ci="github")
     workflow = yaml.safe_load(project.read(WORKFLOW))
