@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -135,6 +136,48 @@ def endpoint_problems(text: str) -> list[str]:
         except AnswerError as error:
             found.append(str(error))
     return found
+
+
+API_DESCRIPTION_HELP = (
+    "empty (the users come from endpoints), or a readable file or an http(s) URL of an OpenAPI 3.0/3.1, "
+    "Swagger 2.0 or HAR 1.2 document"
+)
+
+
+def api_source(value: object) -> str:
+    """Where the API description is: a URL as it is, a file as an absolute path.
+
+    Rendered while cookiecutter asks its questions, in the folder it was started in; the
+    hooks run elsewhere, so a relative path is made absolute here.
+    """
+    text = str(value).strip()
+    if not text or text.startswith(("http://", "https://")):
+        return text
+    return os.path.abspath(os.path.expanduser(text))
+
+
+def described_as(value: object) -> str:
+    """How the README names the description: a URL without its query, a file by its name."""
+    text = str(value).strip()
+    if text.startswith(("http://", "https://")):
+        return text.split("?", 1)[0].split("#", 1)[0]
+    return os.path.basename(text)
+
+
+def check_api_description(value: object, source: object) -> None:
+    text = str(value).strip()
+    if not text or _CONTROL.search(text):
+        if text:
+            raise _bad("api_description", value, API_DESCRIPTION_HELP)
+        return
+    if text.startswith(("http://", "https://")):
+        try:
+            if not urlsplit(text).hostname:
+                raise ValueError
+        except ValueError:
+            raise _bad("api_description", value, API_DESCRIPTION_HELP) from None
+    elif not os.path.isfile(str(source or api_source(text))):
+        raise _bad("api_description", value, f"no such file; {API_DESCRIPTION_HELP}")
 
 
 def check_host(value: str) -> str:
@@ -277,6 +320,7 @@ def problems(answers: dict) -> list[str]:
         )
     check(check_host, answers.get("host", ""))
     found.extend(endpoint_problems(answers.get("endpoints", "")))
+    check(check_api_description, answers.get("api_description", ""), answers.get("__api_source"))
     client = answers.get("http_client")
     if client not in HTTP_CLIENTS:
         found.append(str(_bad("http_client", client, " or ".join(HTTP_CLIENTS))))
@@ -387,6 +431,8 @@ class AnswersExtension(Extension):
             wait_time=check_wait_time,
             schedule=check_schedule,
             job_timeout_minutes=job_timeout_minutes,
+            api_source=api_source,
+            described_as=described_as,
             tideways_project=check_tideways_project,
             tideways_environment=check_tideways_environment,
             pyrepr=pyrepr,

@@ -7,6 +7,7 @@ renders it (the ``unchosen_paths`` filter).
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
@@ -35,8 +36,35 @@ def remove_unchosen(project: Path) -> None:
             path.unlink()
 
 
+# The users come from an API description, or from the endpoints answer; the importer and
+# what it generates are baked only for the first.
+API_PATHS = ["api_import", "generated", "tests/test_api_import.py"]
+
+
+def import_api(project: Path) -> None:
+    """Generate the users' requests with the baked project's own importer (``python -m api_import``)."""
+    source = ANSWERS.get("__api_source", "")
+    if not source:
+        for relative in API_PATHS:
+            path = project / relative
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        return
+    sys.path.insert(0, str(project))
+    from api_import.generate import summary, write
+    from api_import.problems import DescriptionError
+
+    try:
+        result, _written = write(project, source, ANSWERS["host"].rstrip("/"))
+    except DescriptionError as problem:
+        print(f"ERROR: api_description: {problem}", file=sys.stderr)
+        sys.exit(1)  # cookiecutter removes the half-made project
+    print("Users from " + ANSWERS["api_description"] + ":\n" + "\n".join(f"  {line}" for line in summary(result)))
+
+
 def main() -> None:
-    remove_unchosen(Path.cwd())
+    project = Path.cwd()
+    remove_unchosen(project)
+    import_api(project)
     print(NEXT_STEPS.format(slug=ANSWERS["project_slug"], host=ANSWERS["host"]))
 
 

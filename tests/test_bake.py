@@ -77,7 +77,29 @@ COMBINATIONS = [
         id="placeholders-and-query",
     ),
     pytest.param({"host": "http://127.0.0.1:8080/shop/", "project_name": "Caf\u00e9 Shop"}, id="path-host-unicode"),
+    pytest.param(
+        {"api_description": str(REPO / "tests" / "api_documents" / "shop-3.0.yaml"), "http_client": "FastHttpUser"},
+        id="openapi-description",
+    ),
 ]
+
+# Baked with an API description only: the importer, what it generated, and the document's copy.
+API_FILES = {
+    "api/openapi.yaml",
+    "api_import/__init__.py",
+    "api_import/__main__.py",
+    "api_import/documents.py",
+    "api_import/generate.py",
+    "api_import/har.py",
+    "api_import/openapi.py",
+    "api_import/problems.py",
+    "api_import/refs.py",
+    "api_import/samples.py",
+    "api_import/tasks.py",
+    "generated/__init__.py",
+    "generated/api_users.py",
+    "tests/test_api_import.py",
+}
 
 HOSTILE_ENDPOINTS = (
     "GET /a'b\"c\\d/{id}, "
@@ -101,7 +123,8 @@ def baked_text_files(project) -> list[Path]:
 @pytest.mark.parametrize("answers", COMBINATIONS)
 def test_bakes_every_file_fully_rendered(bake, answers):
     project = bake(**answers)
-    assert {str(p.relative_to(project.path)) for p in project.files()} == EXPECTED_FILES
+    expected = EXPECTED_FILES | (API_FILES if answers.get("api_description") else set())
+    assert {str(p.relative_to(project.path)) for p in project.files()} == expected
     for path in baked_text_files(project):
         text = path.read_text(encoding="utf-8")
         if ".github" in path.parts:

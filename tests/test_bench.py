@@ -291,3 +291,11 @@ def test_results_markdown_has_the_goals_the_runs_and_the_machine():
     assert "`_Tracer.prepare()` at trace rate 100" in text
     assert "nginx/1.22.1" in text and "![requests/s, ratios and header cost](chart.png)" in text
     assert "## Problems" in text and "3 of 1000 requests failed" in text
+
+
+def test_the_api_import_benchmark_describes_as_many_operations_as_asked():
+    from bench.api_import import document
+
+    paths = document(2000)["paths"]
+    methods = [m for item in paths.values() for m in item if m != "parameters"]
+    assert len(methods) == 2000 and len(set(paths)) == 1000

@@ -1,7 +1,39 @@
+{%- set base = ('Fast' if cookiecutter.http_client == 'FastHttpUser' else '') ~ 'HttpTidewaysUser' %}
+{%- set wait = cookiecutter.wait_time | wait_time %}
+{%- if cookiecutter.api_description -%}
+"""Users for the load test, one task per operation of the API description (README: API users).
+
+The requests are generated into ``generated/api_users.py`` by ``python -m api_import``,
+which rewrites only that file; weights and logins belong here. Every request made
+through ``self.client`` may trigger a Tideways trace (the ``tideways_locust``
+package); ``thresholds.py`` passes or fails the run. Settings live in
+``locust.conf``, the API key in ``.env``.
+"""
+
+from pathlib import Path
+
+from dotenv import load_dotenv
+from locust import between
+
+import thresholds  # noqa: F401 - adds the pass/fail limits (--max-fail-percent, ...)
+from api_import import api_tasks
+from generated import api_users
+from tideways_locust import {{ base }}
+
+# Variables already set in the environment win over .env.
+load_dotenv(Path(__file__).with_name(".env"), override=False)
+
+
+class {{ cookiecutter.project_slug | class_name }}User({{ base }}):
+    wait_time = between({{ '%g' % wait[0] }}, {{ '%g' % wait[1] }})
+    # Every operation weighs 1: weights={"operationId": 5} weighs one more, 0 leaves it out.
+    # authenticated=True adds the operations that need a login, deprecated=True the deprecated.
+    tasks = api_tasks(api_users, weights={})
+{%- else -%}
 """Users for the load test, one task per endpoint answered when the project was baked.
 
-Every request made through ``self.client`` may trigger a Tideways trace (see
-``tideways_locust.py``); ``thresholds.py`` passes or fails the run. Add users
+Every request made through ``self.client`` may trigger a Tideways trace (the
+``tideways_locust`` package); ``thresholds.py`` passes or fails the run. Add users
 or tasks here; ``locust`` run in this folder finds them. Settings live in
 ``locust.conf``, the API key in ``.env``.
 """
@@ -14,7 +46,7 @@ from dotenv import load_dotenv
 from locust import between, task
 
 import thresholds  # noqa: F401 - adds the pass/fail limits (--max-fail-percent, ...)
-from tideways_locust import {{ 'Fast' if cookiecutter.http_client == 'FastHttpUser' }}HttpTidewaysUser
+from tideways_locust import {{ base }}
 
 # Variables already set in the environment win over .env.
 load_dotenv(Path(__file__).with_name(".env"), override=False)
@@ -30,10 +62,9 @@ def sample_value(placeholder: str) -> str:
 def fill(path: str) -> str:
     """``/products/{id}`` -> ``/products/42``; statistics keep the unfilled path as the name."""
     return PLACEHOLDER.sub(lambda match: sample_value(match[1]), path)
-{%- set wait = cookiecutter.wait_time | wait_time %}
 
 
-class {{ cookiecutter.project_slug | class_name }}User({{ 'Fast' if cookiecutter.http_client == 'FastHttpUser' }}HttpTidewaysUser):
+class {{ cookiecutter.project_slug | class_name }}User({{ base }}):
     wait_time = between({{ '%g' % wait[0] }}, {{ '%g' % wait[1] }})
 {%- for endpoint in cookiecutter.endpoints | endpoints %}
 
@@ -46,3 +77,4 @@ class {{ cookiecutter.project_slug | class_name }}User({{ 'Fast' if cookiecutter
         self.client.{{ endpoint.client_method }}({{ endpoint.path | pyrepr }})
 {%- endif %}
 {%- endfor %}
+{%- endif %}

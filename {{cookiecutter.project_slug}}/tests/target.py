@@ -104,8 +104,7 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self) -> None:
         started = time.time()
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        received = self.rfile.read(length) if length else b""
         try:
             sleep = float(parse_qs(urlsplit(self.path).query).get("sleep", ["0"])[0])
         except ValueError:
@@ -123,6 +122,7 @@ class Handler(BaseHTTPRequestHandler):
                 "method": self.command,
                 "path": self.path,
                 "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body": received[:2000].decode("utf-8", "replace"),
                 "profiler": profiler,
                 "verdict": None if profiler is None else verdict(profiler, self.server.api_key, time.time()),
             }
