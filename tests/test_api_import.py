@@ -9,6 +9,7 @@ users keep was called. The documents are in ``tests/api_documents/``, written fo
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import signal
@@ -269,3 +270,38 @@ def test_without_a_description_nothing_of_the_importer_is_baked(bake):
     project = bake()
     assert not any(project.has_file(p) for p in ("api_import/__init__.py", "generated/api_users.py"))
     assert not (project.path / "api").exists()
+
+
+def test_a_url_is_fetched_and_the_document_kept_beside_the_users(bake, tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(DOCUMENTS / "catalog-3.1.json", served / "openapi.json")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(served)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        port = server.stdout.readline().split("port ")[1].split()[0]
+        url = f"http://127.0.0.1:{port}/openapi.json?version=2"
+        project = bake(api_description=url)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert generated(project)["SOURCE"] == url, "python -m api_import fetches it again"
+    assert (project.path / "api" / "openapi.json").read_text() == (DOCUMENTS / "catalog-3.1.json").read_text()
+    assert "`http://127.0.0.1:" in project.read("README.md") and "?version" not in project.read("README.md")
+
+
+def test_the_importer_needs_only_what_cookiecutter_brings():
+    """Baking runs it with cookiecutter's dependencies: the standard library and PyYAML."""
+    package = REPO / "{{cookiecutter.project_slug}}" / "api_import"
+    imported = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    assert imported - set(sys.stdlib_module_names) == {"yaml"}
