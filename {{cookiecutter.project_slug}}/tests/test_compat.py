@@ -96,6 +96,14 @@ def test_minor_lines(version, line):
     assert compat.minor_line(version) == line
 
 
+def test_a_python_older_than_supported_is_named_with_the_oldest_supported():
+    assert compat.python_problem((3, 10, 13)) == (
+        "Tideways: Python 3.10 is older than tideways_locust supports (3.11 or newer): "
+        "install the project on a newer Python (README: Locust versions)"
+    )
+    assert compat.python_problem((3, 11, 0)) is None and compat.python_problem((4, 0)) is None
+
+
 def test_the_range_is_oldest_to_newest_and_the_pin_is_in_it():
     oldest, newest = (compat.minor_line(v) for v in compat.SUPPORTED)
     assert oldest <= newest and compat.minor_line(compat.TESTED) == newest

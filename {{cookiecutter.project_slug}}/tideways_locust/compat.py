@@ -35,6 +35,10 @@ SUPPORTED = ("2.42", "2.47")
 
 RANGE = f"{SUPPORTED[0]} to {SUPPORTED[1]}"
 
+PYTHON = (3, 11)
+"""The oldest Python the runtime runs on. Locust 2.42 to 2.46.0 also run on 3.10, but there
+FastHttpUser gets geventhttpclient 2.4, which breaks the connection on a redirect after a POST."""
+
 EVENTS = ("init", "init_command_line_parser", "test_start", "quit", "request", "report_to_master", "worker_report",
           "reset_stats")  # fmt: skip
 
@@ -134,11 +138,25 @@ def _stop() -> None:
     os._exit(2)
 
 
+def python_problem(version: tuple[int, ...]) -> str | None:
+    """The line that stops a run on a Python older than ``PYTHON``; None on a supported one."""
+    if tuple(version[:2]) >= PYTHON:
+        return None
+    return (
+        f"Tideways: Python {'.'.join(map(str, version[:2]))} is older than tideways_locust supports "
+        f"({'.'.join(map(str, PYTHON))} or newer): install the project on a newer Python (README: Locust versions)"
+    )
+
+
 def check(version: str | None = None) -> None:
-    """Stop Locust with one line, before any request, when it is older than supported or lacks a hook.
+    """Stop Locust with one line, before any request, on an old Python or Locust, or one that lacks a hook.
 
     A newer Locust that has everything runs, with one warning.
     """
+    problem = python_problem(sys.version_info)
+    if problem:
+        logger.error(problem)
+        _stop()
     version = locust.__version__ if version is None else version
     line = minor_line(version)
     if line is not None and line < minor_line(SUPPORTED[0]):
