@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from jinja2.ext import Extension
 
 HTTP_CLIENTS = ("HttpUser", "FastHttpUser")
+LOGINS = ("none", "form", "token", "bearer", "basic")
 
 # The files each choice bakes, relative to the project. "both" bakes every
 # option's files, "none" none of them; a path stays when any chosen option lists it.
@@ -190,6 +191,13 @@ def check_host(value: str) -> str:
         raise _bad("host", value, allowed) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", text) or _CONTROL.search(text):
         raise _bad("host", value, allowed)
+    if parts.username is not None or parts.password is not None:
+        # Never echoed: the password would land in the terminal and in a CI log.
+        raise AnswerError(
+            "host: a URL with user:password@ is not allowed: answers are stored in plain text (locust.conf, "
+            "cookiecutter's replay file, which now holds it: delete it there). Give the host alone, answer "
+            "login=basic (or form, token) and put LOGIN_USERNAME and LOGIN_PASSWORD in .env (README: Logins)"
+        )
     if parts.query or parts.fragment:
         raise _bad("host", value, "a base URL without ?query or #fragment")
     return text.rstrip("/")
@@ -324,6 +332,8 @@ def problems(answers: dict) -> list[str]:
     client = answers.get("http_client")
     if client not in HTTP_CLIENTS:
         found.append(str(_bad("http_client", client, " or ".join(HTTP_CLIENTS))))
+    if answers.get("login", "none") not in LOGINS:
+        found.append(str(_bad("login", answers.get("login"), ", ".join(LOGINS))))
     for question, files in FILES_OF_CHOICE.items():
         allowed = [*files, "both", "none"]
         if answers.get(question) not in allowed:

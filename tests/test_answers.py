@@ -122,6 +122,21 @@ def test_bad_answers_name_the_answer_the_value_and_what_is_allowed(name, value, 
     assert hint in found[0]
 
 
+@pytest.mark.parametrize("host", ["https://jane:s3cret-pw@staging.example.com", "https://token@staging.example.com"])
+def test_credentials_in_the_host_are_refused_without_echoing_them(host):
+    found = problems({**DEFAULTS, "host": host})
+    assert len(found) == 1 and found[0].startswith("host: a URL with user:password@ is not allowed")
+    assert "LOGIN_USERNAME and LOGIN_PASSWORD in .env" in found[0]
+    assert "s3cret-pw" not in found[0] and "token@" not in found[0]
+
+
+def test_login_is_one_of_the_flows():
+    assert problems({**DEFAULTS, "login": "form"}) == []
+    assert problems({**DEFAULTS, "login": "oauth"}) == [
+        "login: 'oauth' is not allowed: none, form, token, bearer, basic"
+    ]
+
+
 def test_all_problems_are_reported_at_once():
     found = problems({**DEFAULTS, "host": "nope", "trace_rate": "500", "project_slug": "1"})
     assert [line.split(":")[0] for line in found] == ["project_slug", "host", "trace_rate"]

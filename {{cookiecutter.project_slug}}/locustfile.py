@@ -27,8 +27,9 @@ load_dotenv(Path(__file__).with_name(".env"), override=False)
 class {{ cookiecutter.project_slug | class_name }}User({{ base }}):
     wait_time = between({{ '%g' % wait[0] }}, {{ '%g' % wait[1] }})
     # Every operation weighs 1: weights={"operationId": 5} weighs one more, 0 leaves it out.
-    # authenticated=True adds the operations that need a login, deprecated=True the deprecated.
-    tasks = api_tasks(api_users, weights={})
+    # authenticated adds the operations that need a login (login in locust.conf, README: Logins),
+    # deprecated=True the deprecated ones.
+    tasks = api_tasks(api_users, weights={}, authenticated={{ cookiecutter.login != "none" }})
 {%- else -%}
 """Users for the load test, one task per endpoint answered when the project was baked.
 

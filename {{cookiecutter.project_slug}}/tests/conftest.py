@@ -77,13 +77,13 @@ def _read_line(process: subprocess.Popen, timeout: float) -> str:
 
 @pytest.fixture
 def start_target(tmp_path):
-    """``start_target(key)`` starts a checking target and returns a :class:`Target`."""
+    """``start_target(key, *options)`` starts a checking target (``--accounts`` ...) and returns a :class:`Target`."""
     started: list[Target] = []
 
-    def start(key: str = API_KEY) -> Target:
+    def start(key: str = API_KEY, *options: str) -> Target:
         log = tmp_path / f"target-{len(started)}.jsonl"
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "target.py"), "--key", key, "--log", str(log)],
+            [sys.executable, str(ROOT / "tests" / "target.py"), "--key", key, "--log", str(log), *options],
             stdout=subprocess.PIPE,
             text=True,
         )

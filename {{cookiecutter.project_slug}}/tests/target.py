@@ -10,6 +10,15 @@ and writes one JSON line per request to the log. This module does not import
 ``tideways_locust``: it checks the signer independently.
 
     python tests/target.py --log requests.jsonl [--key KEY] [--port 0] [--work-ms 0]
+                           [--accounts alice:pw1,bob:pw2 [--token-ttl 60] [--bearer TOKEN]]
+
+With ``--accounts`` it also has logins, as a PHP application does: ``GET /login``, a
+form with a CSRF token in a session cookie (``?style=laravel`` names the fields as
+Laravel does, ``?style=nocsrf`` leaves the token out), ``POST /login`` (a redirect to
+``/private/account`` when the login worked), ``POST /api/login`` (JSON credentials, a
+token that expires after ``--token-ttl`` seconds), and HTTP basic. Paths under
+``/private`` answer 401 to a request without a valid session, token or basic login;
+each record names the account a request was logged in as.
 
 It prints ``listening on http://127.0.0.1:PORT`` first and, when stopped with
 SIGTERM or Ctrl-C, a summary line.
@@ -18,6 +27,7 @@ SIGTERM or Ctrl-C, a summary line.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import json
@@ -27,8 +37,9 @@ import sys
 import threading
 import time
 import zlib
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 PROFILER = "x-tideways-profiler"
 FIELDS = ("method", "time", "user", "hash")
@@ -67,13 +78,91 @@ def read_log(path) -> list[dict]:
         return [json.loads(line) for line in log if line.strip()]
 
 
+LOGIN_FORMS = {
+    "symfony": ("_username", "_password", "_csrf_token"),
+    "laravel": ("email", "password", "_token"),
+    "nocsrf": ("_username", "_password", None),
+}
+
+
+class Logins:
+    """The application's accounts, sessions and tokens."""
+
+    def __init__(self, accounts: dict[str, str], token_ttl: float, bearer: str) -> None:
+        self.accounts, self.token_ttl, self.bearer = accounts, token_ttl, bearer
+        self.sessions: dict[str, dict] = {}  # session id -> {"csrf": ..., "account": ...}
+        self.tokens: dict[str, tuple[str, float]] = {}  # token -> (account, expiry)
+        self.lock = threading.Lock()
+
+    def account_of(self, headers, cookie: str | None) -> str | None:
+        """Who a request is logged in as: a bearer token, HTTP basic or the session cookie."""
+        authorization = headers.get("Authorization", "")
+        if authorization.startswith("Bearer "):
+            token = authorization[7:]
+            if self.bearer and token == self.bearer:
+                return "bearer"
+            account, expiry = self.tokens.get(token, ("", 0.0))
+            return account if expiry > time.time() else None
+        if authorization.startswith("Basic "):
+            try:
+                name, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
+            except ValueError:
+                return None
+            return name if self.accounts.get(name) == password else None
+        session = self.sessions.get(cookie or "")
+        return session["account"] if session else None
+
+    def form(self, style: str) -> tuple[str, str]:
+        """The login page and its new session id."""
+        user, password, csrf = LOGIN_FORMS.get(style, LOGIN_FORMS["symfony"])
+        session, token = os.urandom(8).hex(), os.urandom(8).hex()
+        with self.lock:
+            self.sessions[session] = {"csrf": token, "account": None, "style": style}
+        hidden = f'<input type="hidden" name="{csrf}" value="{token}">' if csrf else ""
+        page = (
+            f'<html><body><form method="post" action="/login">{hidden}'
+            f'<input name="{user}"><input type="password" name="{password}"><button>Log in</button>'
+            "</form></body></html>"
+        )
+        return page, session
+
+    def log_in(self, session_id: str | None, body: str) -> bool:
+        fields = dict(parse_qsl(body))
+        with self.lock:
+            session = self.sessions.get(session_id or "")
+            if session is None:
+                return False
+            user, password, csrf = LOGIN_FORMS[session["style"]]
+            if csrf and fields.get(csrf) != session["csrf"]:
+                return False
+            name = fields.get(user, "")
+            if self.accounts.get(name) != fields.get(password):
+                return False
+            session["account"] = name
+            return True
+
+    def token(self, body: str) -> str | None:
+        try:
+            credentials = json.loads(body)
+        except ValueError:
+            return None
+        name = str(credentials.get("username", ""))
+        if self.accounts.get(name) != credentials.get("password"):
+            return None
+        token = os.urandom(12).hex()
+        with self.lock:
+            self.tokens[token] = (name, time.time() + self.token_ttl)
+        return token
+
+
 class Target(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # many users connect at once; the default 5 drops their SYNs
 
-    def __init__(self, port: int, api_key: str, log_path: str, work_ms: int = 0) -> None:
+    def __init__(self, port: int, api_key: str, log_path: str, work_ms: int = 0, logins: Logins | None = None) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.api_key = api_key
+        self.logins = logins
         self.work_ms = work_ms
         self.log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self.records: list[dict] = []
@@ -114,9 +203,16 @@ class Handler(BaseHTTPRequestHandler):
             route = f"{self.command} {urlsplit(self.path).path}".encode()
             sleep += (zlib.crc32(route) % (self.server.work_ms + 1)) / 1000
         profiler = self.headers.get(PROFILER)
+        path = urlsplit(self.path).path
+        cookie = SimpleCookie(self.headers.get("Cookie", "")).get("SID")
+        session_id = cookie.value if cookie else None
+        logins = self.server.logins
+        account = logins.account_of(self.headers, session_id) if logins else None
         # Recorded on arrival, so a request the load generator gives up on is in the log too.
         self.server.record(
             {
+                "account": account,
+                "private": path.startswith("/private"),
                 "time": started,
                 "duration_ms": round((time.time() - started + sleep) * 1000, 3),
                 "method": self.command,
@@ -130,17 +226,49 @@ class Handler(BaseHTTPRequestHandler):
         time.sleep(sleep)
         query = parse_qs(urlsplit(self.path).query)
         code, location = query.get("redirect", [""])[0], query.get("to", [""])[0]
-        body = b'{"ok": true}'
+        body, kind = b'{"ok": true}', "application/json"
+        if logins and self.login_route(logins, path, query, session_id, received.decode("utf-8", "replace")):
+            return
         if code in REDIRECTS and location:
             self.send_response(int(code))
             self.send_header("Location", location)
+        elif path.startswith("/private") and logins and account is None:
+            self.send_response(401)
         else:
             self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def login_route(self, logins: Logins, path: str, query: dict, session_id: str | None, received: str) -> bool:
+        """Answer a login request; False for any other."""
+        headers: dict[str, str] = {}
+        if path == "/login" and self.command == "GET":
+            page, session = logins.form(query.get("style", ["symfony"])[0])
+            status, body, kind = 200, page.encode(), "text/html"
+            headers["Set-Cookie"] = f"SID={session}; Path=/; HttpOnly"
+        elif path == "/login" and self.command == "POST":
+            if logins.log_in(session_id, received):
+                status, body, kind = 302, b"", "text/html"
+                headers["Location"] = "/private/account"
+            else:
+                status, body, kind = 200, b"<html><body>Wrong username or password</body></html>", "text/html"
+        elif path == "/api/login" and self.command == "POST":
+            token = logins.token(received)
+            answer = {"token": token, "expires_in": logins.token_ttl} if token else {"error": "bad credentials"}
+            status, body, kind = (200 if token else 401), json.dumps(answer).encode(), "application/json"
+        else:
+            return False
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer  # noqa: N815 - stdlib names
 
@@ -160,13 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-ms", type=int, default=0, help="made-up application time, 0 to this many ms a method and path"
     )
+    parser.add_argument("--accounts", default="", help="name:password,... : the application has logins")
+    parser.add_argument("--token-ttl", type=float, default=60.0, help="seconds a token of POST /api/login lasts")
+    parser.add_argument("--bearer", default="", help="a static bearer token the application takes")
     args = parser.parse_args(argv)
     if not args.key:
         parser.error("give the API key with --key or LOCUST_TIDEWAYS_APIKEY")
     if not 0 <= args.work_ms <= 5000:
         parser.error(f"--work-ms {args.work_ms!r} is not allowed: give milliseconds from 0 to 5000")
 
-    target = Target(args.port, args.key, args.log, args.work_ms)
+    accounts = dict(pair.split(":", 1) for pair in args.accounts.split(",") if ":" in pair)
+    logins = Logins(accounts, args.token_ttl, args.bearer) if accounts or args.bearer else None
+    target = Target(args.port, args.key, args.log, args.work_ms, logins)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=target.shutdown).start())
     print(f"listening on http://127.0.0.1:{target.server_address[1]}", flush=True)
     try:

@@ -22,6 +22,7 @@ from locust import FastHttpUser, HttpUser
 from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
 
+from . import logins
 from .options import Settings
 from .signing import PROFILER_HEADER, REF_HEADER, shared_signer
 from .tracelog import TraceReport
@@ -271,6 +272,7 @@ class _TidewaysUserMixin:
         report = getattr(self.environment, "tideways_report", None)
         self._tideways = _Tracer(self.environment.parsed_options, self.host, report)
         self._tideways.install(self.client)
+        self.login = logins.install(self)  # outside the trace: its headers go with every request
 
     def tidewaysProfilingHeaders(self) -> dict[str, str]:  # noqa: N802 - Tideways' documented name
         """The trace headers for a sampled request, else ``{}``.

@@ -1,0 +1,165 @@
+"""Logged-in users: each flow with both clients against a target that has logins, in real runs.
+
+The target (``tests/target.py --accounts``) answers 401 under /private without a valid
+session, token or basic login, and records the account of every request.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import API_KEY, ROOT, locust_env, run_locust, run_master_and_workers
+
+LOGINS = ROOT / "tests" / "locustfiles" / "logins.py"
+ACCOUNTS = {"alice": "pw-alice-7f3a", "bob": "pw-bob-91c2", "carol": "pw-carol-0d4e", "dave": "pw-dave-55e1"}
+ACCOUNTS_CSV = "username,password\n" + "".join(f"{name},{password}\n" for name, password in ACCOUNTS.items())
+TARGET_OPTIONS = ("--accounts", ",".join(f"{n}:{p}" for n, p in ACCOUNTS.items()), "--bearer", "static-bearer-3b9")
+SHORT = ["-u", "3", "-r", "10", "-t", "3s", "--stop-timeout", "5"]
+FLOWS = {
+    "form": ["--app-login", "form", "--app-login-page", "/login"],
+    "form-laravel": ["--app-login", "form", "--app-login-page", "/login?style=laravel"],
+    "token": ["--app-login", "token", "--app-login-page", "/api/login"],
+    "bearer": ["--app-login", "bearer"],
+    "basic": ["--app-login", "basic"],
+}
+SECRETS = [*ACCOUNTS.values(), "static-bearer-3b9"]
+
+
+def login_run(target, flow: list[str], user_class: str, *args: str, **env: str):
+    variables = {"LOGIN_ACCOUNTS": ACCOUNTS_CSV, "LOGIN_TOKEN": "static-bearer-3b9", **env}
+    return run_locust(
+        "-f", str(LOGINS), "--host", target.url, "--tideways-trace-rate", "50", *SHORT, *flow, *args, user_class,
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, **variables),
+    )  # fmt: skip
+
+
+def private(records: list[dict]) -> list[dict]:
+    return [r for r in records if r["private"]]
+
+
+# The two marked locust_hooks run against every supported Locust: a form and a token, both clients.
+@pytest.mark.parametrize(
+    ("flow", "user_class"),
+    [
+        pytest.param("form", "HttpLoginUser", marks=pytest.mark.locust_hooks),
+        ("form-laravel", "FastHttpLoginUser"),
+        ("token", "HttpLoginUser"),
+        pytest.param("token", "FastHttpLoginUser", marks=pytest.mark.locust_hooks),
+        ("bearer", "FastHttpLoginUser"),
+        ("basic", "HttpLoginUser"),
+    ],
+)
+def test_every_private_page_is_loaded_logged_in_with_an_account_a_user(start_target, tmp_path, flow, user_class):
+    target = start_target(API_KEY, *TARGET_OPTIONS)
+    result = login_run(target, FLOWS[flow], user_class, "--html", str(tmp_path / "report.html"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = private(target.records())
+    assert pages and all(r["account"] for r in pages), "no private page without a valid login"
+    accounts = {r["account"] for r in pages}
+    assert accounts == ({"bearer"} if flow == "bearer" else {"alice", "bob", "carol"}), "one account a user"
+    assert all(r["verdict"] == "accepted" for r in target.records() if r["profiler"]), "traced like any request"
+    if flow.startswith("form"):
+        assert "login: GET /login" in result.stderr and "login: POST /login" in result.stderr, "named apart"
+    shown = result.stdout + result.stderr + (tmp_path / "report.html").read_text()
+    assert not any(secret in shown for secret in SECRETS)
+
+
+def test_an_expiring_token_is_renewed_before_it_expires(start_target):
+    target = start_target(API_KEY, *TARGET_OPTIONS, "--token-ttl", "1")
+    result = login_run(target, FLOWS["token"], "HttpLoginUser")
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = target.records()
+    assert all(r["account"] for r in private(records)), "no request with an expired token"
+    assert sum(r["path"] == "/api/login" for r in records) >= 3 * 3, "each user logged in again, every 0.8 s"
+
+
+@pytest.mark.locust_hooks  # the master hands out accounts with Locust's custom messages
+def test_users_on_two_workers_take_distinct_accounts(start_target, tmp_path):
+    target = start_target(API_KEY, *TARGET_OPTIONS)
+    log = tmp_path / "traces.jsonl"
+    result = run_master_and_workers(
+        LOGINS,
+        ["--host", target.url, "-u", "4", "-r", "10", "-t", "3s", "--tideways-trace-log", str(log),
+         *FLOWS["form"], "HttpLoginUser"],
+        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY),
+        [],
+        locust_env(LOGIN_ACCOUNTS=ACCOUNTS_CSV),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = private(target.records())
+    assert pages and all(r["account"] for r in pages)
+    assert {r["account"] for r in pages} == set(ACCOUNTS), "four users, four accounts, across both workers"
+    assert not any(secret in log.read_text() + result.stderr for secret in SECRETS)
+
+
+@pytest.mark.parametrize(
+    ("flow", "extra", "env", "reason"),
+    [
+        ("form", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "still on /login after the login: wrong username or password"),
+        (
+            "form",
+            ["--app-login-page", "/login?style=nocsrf"],
+            {},
+            "no CSRF field (_csrf_token or _token) in the login form",
+        ),
+        ("token", ["--app-login-token-field", "access_token"], {}, "no 'access_token' field in the answer of"),
+        ("token", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "the token endpoint answered 401"),
+    ],
+)
+def test_when_every_login_fails_the_run_stops_early_with_one_line(start_target, flow, extra, env, reason):
+    target = start_target(API_KEY, *TARGET_OPTIONS)
+    started = time.monotonic()
+    result = login_run(target, FLOWS[flow], "HttpLoginUser", *extra, "-t", "30s", **env)
+    assert time.monotonic() - started < 20, "stopped long before its run time"
+    assert result.returncode == 1, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if "every login failed" in line]
+    assert len(lines) == 1 and f"the first because {reason}" in lines[0], result.stderr[-3000:]
+    assert private(target.records()) == [], "no private page was loaded"
+    assert reason in result.stderr, "Locust's failures say why"
+
+
+def test_an_unreachable_login_page_says_so():
+    from tests.conftest import free_port
+
+    class Nowhere:
+        url = f"http://127.0.0.1:{free_port()}"
+
+    result = login_run(Nowhere, FLOWS["form"], "FastHttpLoginUser", "-t", "20s")
+    assert result.returncode == 1
+    assert "the first because the login page is unreachable" in result.stderr
+
+
+@pytest.mark.parametrize("flow", ["form", "bearer"])
+def test_no_accounts_stops_locust_before_any_request(start_target, flow):
+    target = start_target(API_KEY, *TARGET_OPTIONS)
+    result = login_run(target, FLOWS[flow], "HttpLoginUser", LOGIN_ACCOUNTS="", LOGIN_TOKEN="")
+    assert result.returncode == 2
+    assert ("needs LOGIN_TOKEN" if flow == "bearer" else "needs accounts: accounts.csv") in result.stderr
+    assert target.records() == []
+
+
+def test_more_users_than_accounts_share_them_with_one_warning(start_target):
+    target = start_target(API_KEY, *TARGET_OPTIONS)
+    result = login_run(
+        target, FLOWS["basic"], "HttpLoginUser", "-u", "5", LOGIN_ACCOUNTS="alice,pw-alice-7f3a\nbob,pw-bob-91c2"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("more users than the 2 accounts") == 1
+    assert {r["account"] for r in private(target.records())} == {"alice", "bob"}
+
+
+def test_the_login_options_are_refused_when_bad():
+    result = run_locust("-f", str(LOGINS), "--app-login", "oauth", "-t", "1s", env=locust_env())
+    assert result.returncode != 0 and "'oauth' is not allowed: one of none, form, token, bearer, basic" in result.stderr
+
+
+def test_accounts_come_from_the_csv_file(start_target, tmp_path):
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(ACCOUNTS_CSV)
+    target = start_target(API_KEY, *TARGET_OPTIONS)
+    result = login_run(target, FLOWS["form"], "HttpLoginUser", LOGIN_ACCOUNTS="", LOGIN_ACCOUNTS_FILE=str(accounts))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len({r["account"] for r in private(target.records())}) == 3
+    assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
