@@ -40,7 +40,15 @@ def imported(source: str, host: str) -> dict:
     for operation in found:
         operation["task"] = task_name(operation["id"], taken)
     version = document.get("openapi") or document.get("swagger")
-    return {"kind": kind, "version": str(version), "operations": found, "skipped": skipped, "counts": {}}
+    logins = openapi.login_for(document)
+    return {
+        "kind": kind,
+        "version": str(version),
+        "operations": found,
+        "skipped": skipped,
+        "counts": {},
+        "logins": logins,
+    }
 
 
 def summary(result: dict) -> list[str]:
@@ -54,7 +62,10 @@ def summary(result: dict) -> list[str]:
     total, tasks = len(operations) + len(result["skipped"]), len(operations) - len(set(auth) | set(deprecated))
     lines = [f"{total} operations, {tasks} in the users' tasks"]
     if auth:
-        lines.append(f"{len(auth)} need authentication, left out unless authenticated=True: {', '.join(auth)}")
+        lines.append(f"{len(auth)} need authentication, in the tasks with authenticated=True: {', '.join(auth)}")
+        needed = sorted({scheme for o in operations for scheme in o["auth"]})
+        served = [f"{scheme}: {result.get('logins', {}).get(scheme, 'not described')}" for scheme in needed]
+        lines.append(f"their security schemes and the login that serves each: {'; '.join(served)}")
     if deprecated:
         lines.append(f"{len(deprecated)} deprecated, left out unless deprecated=True: {', '.join(deprecated)}")
     lines += [f"left out {s['id']}: {s['reason']}" for s in result["skipped"]]

@@ -76,6 +76,26 @@ def _base_path(kind: str, document: dict, item: dict, operation: dict) -> str:
     return base.rstrip("/")
 
 
+def login_for(document: dict) -> dict[str, str]:
+    """Each security scheme of the document with the baked login that serves it (README: Logins)."""
+    schemes = (document.get("components") or {}).get("securitySchemes") or document.get("securityDefinitions") or {}
+    found = {}
+    for name, scheme in schemes.items():
+        scheme = scheme if isinstance(scheme, dict) else {}
+        kind, detail = str(scheme.get("type", "")), str(scheme.get("scheme", "")).lower()
+        if kind == "basic" or (kind == "http" and detail == "basic"):
+            found[name] = "login basic"
+        elif kind == "http" and detail == "bearer":
+            found[name] = "login token or bearer"
+        elif kind in ("oauth2", "openIdConnect"):
+            found[name] = "login token"
+        elif kind == "apiKey" and scheme.get("in") == "cookie":
+            found[name] = "login form"
+        else:
+            found[name] = f"a header set in on_start ({scheme.get('in', kind)} {scheme.get('name', '')})".strip()
+    return found
+
+
 def _security(document: dict, operation: dict) -> list[str]:
     """The security schemes an operation needs; empty when it needs none (or one is optional)."""
     requirements = operation.get("security", document.get("security")) or []

@@ -6,11 +6,22 @@ session, token or basic login, and records the account of every request.
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
 
-from tests.conftest import API_KEY, ROOT, locust_env, run_locust, run_master_and_workers
+from tests.conftest import (
+    API_KEY,
+    ROOT,
+    free_port,
+    http_get,
+    locust_command,
+    locust_env,
+    run_locust,
+    run_master_and_workers,
+    wait_until,
+)
 
 LOGINS = ROOT / "tests" / "locustfiles" / "logins.py"
 ACCOUNTS = {"alice": "pw-alice-7f3a", "bob": "pw-bob-91c2", "carol": "pw-carol-0d4e", "dave": "pw-dave-55e1"}
@@ -120,9 +131,23 @@ def test_when_every_login_fails_the_run_stops_early_with_one_line(start_target, 
     assert reason in result.stderr, "Locust's failures say why"
 
 
-def test_an_unreachable_login_page_says_so():
-    from tests.conftest import free_port
+def test_when_every_login_on_two_workers_fails_the_master_stops_the_run(start_target):
+    target = start_target(API_KEY, *TARGET_OPTIONS)
+    started = time.monotonic()
+    result = run_master_and_workers(
+        LOGINS,
+        ["--host", target.url, "-u", "4", "-r", "10", "-t", "30s", *FLOWS["form"], "HttpLoginUser"],
+        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY),
+        [],
+        locust_env(LOGIN_ACCOUNTS="alice,wrong"),
+    )  # fmt: skip
+    assert time.monotonic() - started < 25, "stopped long before its run time"
+    assert result.returncode == 1
+    assert "Tideways: every login failed (4 of 4), the first because still on /login" in result.stderr
+    assert private(target.records()) == []
 
+
+def test_an_unreachable_login_page_says_so():
     class Nowhere:
         url = f"http://127.0.0.1:{free_port()}"
 
@@ -163,3 +188,18 @@ def test_accounts_come_from_the_csv_file(start_target, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert len({r["account"] for r in private(target.records())}) == 3
     assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
+
+
+def test_the_web_ui_page_shows_no_account():
+    port = free_port()
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOGIN_ACCOUNTS=ACCOUNTS_CSV, LOGIN_TOKEN="static-bearer-3b9")
+    args = ["-f", str(LOGINS), "--host", "http://127.0.0.1:9", "--web-host", "127.0.0.1", "--web-port", str(port),
+            *FLOWS["form"]]  # fmt: skip
+    process = subprocess.Popen(locust_command(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        html = wait_until(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=30)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert "tideways_trace_rate" in html, "the page lists the custom options"
+    assert not any(secret in html for secret in [*SECRETS, "alice", "LOGIN_ACCOUNTS"])

@@ -38,7 +38,7 @@ CSRF_FIELDS = ("_csrf_token", "_token")  # Symfony's and Laravel's
 FORM_USER_FIELDS = ("_username", "email", "username", "login")
 FORM_PASSWORD_FIELDS = ("_password", "password")
 ACCOUNT_MESSAGE = "tideways_login_account"
-ALL_FAILED_MESSAGE = "tideways_login_all_failed"
+RESULT_MESSAGE = "tideways_login_result"
 
 
 class LoginError(Exception):
@@ -137,11 +137,11 @@ def _on_init(environment, **_kwargs) -> None:
             answer = {"ask": msg.data["ask"], "number": next(BOOK.counter)}
             runner.send_message(ACCOUNT_MESSAGE, answer, client_id=msg.node_id)
 
-        def all_failed(environment, msg, **_kwargs) -> None:
-            _stop_run(environment, msg.data["line"])
+        def result(environment, msg, **_kwargs) -> None:
+            _count(environment, msg.data["ok"], msg.data["reason"])
 
         runner.register_message(ACCOUNT_MESSAGE, hand_out)
-        runner.register_message(ALL_FAILED_MESSAGE, all_failed)
+        runner.register_message(RESULT_MESSAGE, result)
     elif isinstance(runner, WorkerRunner):
 
         def answered(environment, msg, **_kwargs) -> None:
@@ -172,20 +172,30 @@ def _stop_run(environment, line: str) -> None:
     gevent.spawn_later(0, environment.runner.quit)
 
 
-def _failed(user, reason: str) -> None:
+def _outcome(user, ok: bool, reason: str = "") -> None:
+    """A login's outcome, counted where the run is run: in this process, or on the master."""
+    runner = user.environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.send_message(RESULT_MESSAGE, {"ok": ok, "reason": reason})
+    else:
+        _count(user.environment, ok, reason)
+
+
+def _count(environment, ok: bool, reason: str) -> None:
+    """Stop the run once every user it asked for failed to log in, and none logged in."""
+    if ok:
+        BOOK.succeeded += 1
+        return
     BOOK.failed += 1
     BOOK.first_reason = BOOK.first_reason or reason
-    runner = user.environment.runner
-    started = runner.user_count if runner is not None else 0
-    if BOOK.succeeded == 0 and BOOK.failed >= max(started, 1):
-        line = (
+    runner = environment.runner
+    wanted = max(getattr(runner, "target_user_count", 0) or 0, 1)
+    if BOOK.succeeded == 0 and BOOK.failed >= wanted:
+        _stop_run(
+            environment,
             f"Tideways: every login failed ({BOOK.failed} of {BOOK.failed}), the first because {BOOK.first_reason}; "
-            "the run stops (README: Logins)"
+            "the run stops (README: Logins)",
         )
-        if isinstance(runner, WorkerRunner):
-            runner.send_message(ALL_FAILED_MESSAGE, {"line": line})
-        else:
-            _stop_run(user.environment, line)
 
 
 class _FormFinder(HTMLParser):
@@ -246,11 +256,11 @@ class Login:
             self.account = accounts[number % len(accounts)]
             self.log_in()
         except LoginError as reason:
-            _failed(self.user, str(reason))
+            _outcome(self.user, False, str(reason))
             # Stopped from its first task: Locust logs a traceback for any exception of on_start.
             self.user.tasks = [_stop_user]
             return False
-        BOOK.succeeded += 1
+        _outcome(self.user, True)
         return True
 
     def log_in(self) -> None:
