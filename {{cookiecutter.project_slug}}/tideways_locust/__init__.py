@@ -16,6 +16,7 @@ One module a concern:
 - ``runrecord``: the run's window and per-minute figures, the run file;
 - ``links``: links to a run's traces in the Tideways app;
 - ``webui``: the Tideways tab of Locust's web UI;
+- ``logins``: users log in (form, token, bearer, basic), one account a user;
 - ``lifecycle``: what runs at Locust's init, test start and quit;
 - ``compat``: what the runtime needs of Locust, checked when it is imported;
 - ``report``: ``python -m tideways_locust.report``, Locust beside Tideways after a run.

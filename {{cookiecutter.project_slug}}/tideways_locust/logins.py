@@ -14,6 +14,7 @@ every user's login fails the run stops with one line.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import csv
 import io
@@ -46,8 +47,6 @@ class LoginError(Exception):
 
 
 def parse_kind(value: object) -> str:
-    import argparse
-
     text = str(value or "none").strip().lower()
     if text not in KINDS:
         raise argparse.ArgumentTypeError(f"{value!r} is not allowed: one of {', '.join(KINDS)}")
@@ -160,6 +159,7 @@ def _on_init(environment, **_kwargs) -> None:
 def _on_test_start(environment, **_kwargs) -> None:
     BOOK.counter = itertools.count()
     BOOK.succeeded = BOOK.failed = 0
+    BOOK.first_reason = ""
     BOOK.stopping = BOOK.shared_warned = False
 
 
