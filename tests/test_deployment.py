@@ -199,7 +199,7 @@ def test_dockerfile_base_image_tag_is_the_pinned_locust(bake):
 def test_dockerignore_keeps_the_key_out_and_the_test_in(bake):
     project = bake(deployment="docker")
     patterns = [line.strip() for line in project.read(".dockerignore").splitlines() if line.strip() and line[0] != "#"]
-    assert ".env" in patterns and not [p for p in patterns if p.startswith("!")]
+    assert ".env" in patterns and "accounts.csv" in patterns and not [p for p in patterns if p.startswith("!")]
     needed = [
         "locustfile.py",
         "tideways_locust/__init__.py",

@@ -88,8 +88,9 @@ LOGIN_FORMS = {
 class Logins:
     """The application's accounts, sessions and tokens."""
 
-    def __init__(self, accounts: dict[str, str], token_ttl: float, bearer: str) -> None:
+    def __init__(self, accounts: dict[str, str], token_ttl: float, bearer: str, tell_expiry: bool = True) -> None:
         self.accounts, self.token_ttl, self.bearer = accounts, token_ttl, bearer
+        self.tell_expiry = tell_expiry
         self.sessions: dict[str, dict] = {}  # session id -> {"csrf": ..., "account": ...}
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (account, expiry)
         self.lock = threading.Lock()
@@ -258,6 +259,8 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/api/login" and self.command == "POST":
             token = logins.token(received)
             answer = {"token": token, "expires_in": logins.token_ttl} if token else {"error": "bad credentials"}
+            if token and not logins.tell_expiry:
+                del answer["expires_in"]
             status, body, kind = (200 if token else 401), json.dumps(answer).encode(), "application/json"
         else:
             return False
@@ -291,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", default="", help="name:password,... : the application has logins")
     parser.add_argument("--token-ttl", type=float, default=60.0, help="seconds a token of POST /api/login lasts")
     parser.add_argument("--bearer", default="", help="a static bearer token the application takes")
+    parser.add_argument("--no-expires-in", action="store_true", help="a token's answer does not say when it expires")
     args = parser.parse_args(argv)
     if not args.key:
         parser.error("give the API key with --key or LOCUST_TIDEWAYS_APIKEY")
@@ -298,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--work-ms {args.work_ms!r} is not allowed: give milliseconds from 0 to 5000")
 
     accounts = dict(pair.split(":", 1) for pair in args.accounts.split(",") if ":" in pair)
-    logins = Logins(accounts, args.token_ttl, args.bearer) if accounts or args.bearer else None
+    logins = Logins(accounts, args.token_ttl, args.bearer, not args.no_expires_in) if accounts or args.bearer else None
     target = Target(args.port, args.key, args.log, args.work_ms, logins)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=target.shutdown).start())
     print(f"listening on http://127.0.0.1:{target.server_address[1]}", flush=True)

@@ -58,8 +58,10 @@ def private(records: list[dict]) -> list[dict]:
         ("form-laravel", "FastHttpLoginUser"),
         ("token", "HttpLoginUser"),
         pytest.param("token", "FastHttpLoginUser", marks=pytest.mark.locust_hooks),
+        ("bearer", "HttpLoginUser"),
         ("bearer", "FastHttpLoginUser"),
         ("basic", "HttpLoginUser"),
+        ("basic", "FastHttpLoginUser"),
     ],
 )
 def test_every_private_page_is_loaded_logged_in_with_an_account_a_user(start_target, tmp_path, flow, user_class):
@@ -84,6 +86,18 @@ def test_an_expiring_token_is_renewed_before_it_expires(start_target):
     records = target.records()
     assert all(r["account"] for r in private(records)), "no request with an expired token"
     assert sum(r["path"] == "/api/login" for r in records) >= 3 * 3, "each user logged in again, every 0.8 s"
+
+
+def test_a_token_that_expired_unannounced_is_renewed_after_its_401(start_target):
+    target = start_target(API_KEY, *TARGET_OPTIONS, "--token-ttl", "1", "--no-expires-in")
+    result = login_run(target, FLOWS["token"], "FastHttpLoginUser")
+    records = target.records()
+    refused = [r for r in private(records) if r["account"] is None]
+    assert refused, "the tokens expired unannounced"
+    assert sum(r["path"] == "/api/login" for r in records) > 3, "each user logged in again after a 401"
+    assert len(refused) <= 3 * 3 * 2, "one 401 a user and expiry, at most (two tasks a wait)"
+    assert [r for r in private(records) if r["account"]], "and went on logged in"
+    assert result.returncode == 1, "the 401s are failures in Locust's statistics"
 
 
 @pytest.mark.locust_hooks  # the master hands out accounts with Locust's custom messages
