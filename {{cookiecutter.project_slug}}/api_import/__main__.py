@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from .generate import MODULE, write
+from .generate import MODULE, summary, write
 from .problems import DescriptionError
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -53,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"api_import: {problem}", file=sys.stderr)
         return 2
     print(f"api_import: wrote {', '.join(p.as_posix() for p in written)}")
-    from .generate import summary
-
     for line in summary(result):
         print(f"  {line}")
     return 0
