@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -42,15 +44,24 @@ def default_project(cookies_session):
     return result.project_path
 
 
+# Two versions at a time, each in its own copy of the project: their runs mostly wait on
+# short load tests, so a pair takes little longer than one on these two cores.
+PAIRS = [VERSIONS[index : index + 2] for index in range(0, len(VERSIONS), 2)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("version", VERSIONS)
-def test_the_runtime_works_with_locust(default_project, version):
-    python = ensure_locust_venv(version)
-    installed = subprocess.run([str(python), "-c", "import locust; print(locust.__version__)"], capture_output=True)
-    assert installed.stdout.decode().split() == [version]
-    run = run_hook_tests(default_project, python)
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert re.search(r"\b\d{2,} passed", run.stdout.splitlines()[-1]), run.stdout[-500:]
+@pytest.mark.parametrize("versions", PAIRS, ids=["+".join(pair) for pair in PAIRS])
+def test_the_runtime_works_with_locust(default_project, tmp_path, versions):
+    pythons = [ensure_locust_venv(version) for version in versions]
+    for version, python in zip(versions, pythons, strict=True):
+        installed = subprocess.run([str(python), "-c", "import locust; print(locust.__version__)"], capture_output=True)
+        assert installed.stdout.decode().split() == [version]
+    copies = [shutil.copytree(default_project, tmp_path / version) for version in versions]
+    with ThreadPoolExecutor(len(versions)) as pool:
+        runs = list(pool.map(run_hook_tests, copies, pythons))
+    for version, run in zip(versions, runs, strict=True):
+        assert run.returncode == 0, f"Locust {version}:\n" + run.stdout[-6000:] + run.stderr[-3000:]
+        assert re.search(r"\b\d{2,} passed", run.stdout.splitlines()[-1]), f"Locust {version}: " + run.stdout[-500:]
 
 
 def test_the_list_covers_each_supported_minor_line_from_first_to_last_release():
