@@ -2,9 +2,9 @@
 
 The runtime reaches into Locust: both clients' ``request``, requests' ``prepare_request``
 and ``rebuild_auth`` on ``HttpSession``, geventhttpclient's request class on
-``FastHttpSession``, and Locust's events. A Locust release that moves one of them
-must stop the run with one line, never turn it into a run that quietly sends no
-profiling header (or sends one where it must not).
+``FastHttpSession``, Locust's events and its statistics' entries. A Locust release that
+moves one of them must stop the run with one line, never turn it into a run that quietly
+sends no profiling header (or sends one where it must not).
 
 It supports the minor lines ``SUPPORTED`` names, oldest to newest: the template tests
 the first and the last release of each. An older Locust stops the run; a newer one
@@ -100,22 +100,22 @@ def _prepared_headers_are_sent() -> bool:
         def close(self):
             pass
 
-    session = HttpSession("http://tideways-locust.invalid", EventHook(), None)
-    session.mount("http://", Wire())
-    prepare = session.prepare_request
-
     def prepare_with_a_header(request):
         prepared = prepare(request)
         prepared.headers["X-Tideways-Locust-Probe"] = "1"
         return prepared
 
-    session.prepare_request = prepare_with_a_header
     try:
-        session.request("GET", "/")
+        session = HttpSession("http://tideways-locust.invalid", EventHook(), None)
+        session.mount("http://", Wire())
+        prepare = session.prepare_request
+        session.prepare_request = prepare_with_a_header
+        try:
+            session.request("GET", "/")
+        finally:
+            session.close()
     except Exception:  # any failure: the hook does not behave
         return False
-    finally:
-        session.close()
     return sent.get("X-Tideways-Locust-Probe") == "1"
 
 
