@@ -284,3 +284,26 @@ def wait_until(condition, timeout: float, interval: float = 0.2):
             return result
         time.sleep(interval)
     raise AssertionError(f"not true within {timeout} s: {condition.__doc__ or condition}")
+
+
+def web_ui_page(locustfile: Path, *args: str, env: dict[str, str]) -> str:
+    """The HTML of the web UI's page, as a browser first gets it, of Locust started with ``args``."""
+    port = free_port()
+    command = [
+        "-f",
+        str(locustfile),
+        "--host",
+        "http://127.0.0.1:9",
+        "--web-host",
+        "127.0.0.1",
+        "--web-port",
+        str(port),
+    ]
+    process = subprocess.Popen(
+        locust_command(*command, *args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        return wait_until(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=30)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 
 import pytest
 
@@ -14,13 +13,10 @@ from tests.conftest import (
     SCENARIO,
     SCENARIOS,
     SHORT,
-    free_port,
-    http_get,
-    locust_command,
     locust_env,
     run_locust,
     run_scenario,
-    wait_until,
+    web_ui_page,
 )
 
 
@@ -143,15 +139,7 @@ def test_environment_wins_over_dotenv(start_target, tmp_path):
 
 @pytest.mark.locust_hooks
 def test_web_ui_page_does_not_contain_the_key(tmp_path):
-    port = free_port()
-    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
-    args = ["-f", str(SCENARIO), "--host", "http://127.0.0.1:9", "--web-host", "127.0.0.1", "--web-port", str(port)]
-    process = subprocess.Popen(locust_command(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        html = wait_until(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=30)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    html = web_ui_page(SCENARIO, env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY))
     assert "tideways_trace_rate" in html, "the page lists the custom options"
     assert API_KEY not in html
     assert hashlib.md5(API_KEY.encode()).hexdigest() not in html

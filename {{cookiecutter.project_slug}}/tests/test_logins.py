@@ -6,7 +6,6 @@ session, token or basic login, and records the account of every request.
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
@@ -15,12 +14,10 @@ from tests.conftest import (
     API_KEY,
     ROOT,
     free_port,
-    http_get,
-    locust_command,
     locust_env,
     run_locust,
     run_master_and_workers,
-    wait_until,
+    web_ui_page,
 )
 
 LOGINS = ROOT / "tests" / "locustfiles" / "logins.py"
@@ -205,15 +202,7 @@ def test_accounts_come_from_the_csv_file(start_target, tmp_path):
 
 
 def test_the_web_ui_page_shows_no_account():
-    port = free_port()
     env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOGIN_ACCOUNTS=ACCOUNTS_CSV, LOGIN_TOKEN="static-bearer-3b9")
-    args = ["-f", str(LOGINS), "--host", "http://127.0.0.1:9", "--web-host", "127.0.0.1", "--web-port", str(port),
-            *FLOWS["form"]]  # fmt: skip
-    process = subprocess.Popen(locust_command(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        html = wait_until(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=30)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    html = web_ui_page(LOGINS, *FLOWS["form"], env=env)
     assert "tideways_trace_rate" in html, "the page lists the custom options"
     assert not any(secret in html for secret in [*SECRETS, "alice", "LOGIN_ACCOUNTS"])
