@@ -77,13 +77,14 @@ def kind_of(source: str, document: object) -> str:
     raise DescriptionError(source, "", f"is not {KINDS}")
 
 
-def load(source: str) -> tuple[str, object]:
-    """``(kind, document)`` of ``source``."""
-    document = parse(source, read_text(source))
-    return kind_of(source, document), document
+def load(source: str) -> tuple[str, object, str]:
+    """``(kind, document, text)`` of ``source``, read once."""
+    text = read_text(source)
+    document = parse(source, text)
+    return kind_of(source, document), document, text
 
 
-def copy_name(source: str, kind: str) -> str:
-    """The file name a copy of the document keeps in the project, by its kind and format."""
+def copy_name(source: str) -> str:
+    """The file name the copy of an OpenAPI or Swagger document keeps in the project, by its format."""
     suffix = Path(source.split("?", 1)[0]).suffix.lower()
-    return ("openapi" if kind != "har" else "recording") + (suffix if suffix in (".json", ".yaml", ".yml") else ".json")
+    return "openapi" + (suffix if suffix in (".json", ".yaml", ".yml") else ".json")

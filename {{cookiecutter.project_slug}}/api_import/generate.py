@@ -28,14 +28,14 @@ def task_name(key: str, taken: set[str]) -> str:
 
 
 def imported(source: str, host: str) -> dict:
-    """What a description gives: its kind, the requests, and what was left out; nothing written."""
-    kind, document = documents.load(source)
+    """What a description gives: its kind, its text, the requests, and what was left out; nothing written."""
+    kind, document, text = documents.load(source)
     taken: set[str] = set()
     if kind == "har":
         steps, counts = har.requests(source, document, host)
         for step in steps:
             step["task"] = task_name(step["id"], taken)
-        return {"kind": kind, "operations": steps, "skipped": [], "counts": counts, "document": None}
+        return {"kind": kind, "text": text, "operations": steps, "skipped": [], "counts": counts}
     found, skipped = openapi.operations(source, kind, document)
     for operation in found:
         operation["task"] = task_name(operation["id"], taken)
@@ -43,6 +43,7 @@ def imported(source: str, host: str) -> dict:
     logins = openapi.login_for(document)
     return {
         "kind": kind,
+        "text": text,
         "version": str(version),
         "operations": found,
         "skipped": skipped,
@@ -112,9 +113,9 @@ def write(project: Path, source: str, host: str) -> tuple[dict, list[Path]]:
     recorded = source
     written = []
     if result["kind"] != "har":  # a recording holds cookies: it is never copied
-        copy = COPIES / documents.copy_name(source, result["kind"])
+        copy = COPIES / documents.copy_name(source)
         if documents.is_url(source) or Path(source).resolve() != (project / copy).resolve():
-            _write(project / copy, documents.read_text(source).encode("utf-8"))
+            _write(project / copy, result["text"].encode("utf-8"))  # what was imported, not a second fetch
             written.append(copy)
         recorded = source if documents.is_url(source) else copy.as_posix()
     _write(project / MODULE, module_text(recorded, result).encode("utf-8"))
