@@ -108,6 +108,12 @@ class _Book:
         self.first_reason = ""
         self.stopping = False
         self.shared_warned = False
+        self.accounts: list[tuple[str, str]] | None = None  # read once a run, not once a user
+
+    def accounts_for(self, kind: str) -> list[tuple[str, str]]:
+        if self.accounts is None:
+            self.accounts = load_accounts(kind)
+        return self.accounts
 
     def next_number(self) -> int:
         if isinstance(self.runner, WorkerRunner):
@@ -161,6 +167,7 @@ def _on_test_start(environment, **_kwargs) -> None:
     BOOK.succeeded = BOOK.failed = 0
     BOOK.first_reason = ""
     BOOK.stopping = BOOK.shared_warned = False
+    BOOK.accounts = None
 
 
 def _stop_run(environment, line: str) -> None:
@@ -240,7 +247,7 @@ class Login:
         self.logged_in = False
 
     def start(self) -> bool:
-        accounts = load_accounts(self.kind)
+        accounts = BOOK.accounts_for(self.kind)
         try:
             if not accounts:
                 raise LoginError(missing_accounts_line(self.kind).removeprefix("Tideways: "))
