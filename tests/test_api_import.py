@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
+from scripts.demo import start, stop  # the baked helper servers, started and stopped as the demo does
 from tests.conftest import REPO, BakedProject, bake_ok
 
 DOCUMENTS = REPO / "tests" / "api_documents"
@@ -33,22 +34,6 @@ def generated(project: BakedProject) -> dict:
     names: dict = {}
     exec(compile(project.read("generated/api_users.py"), "api_users.py", "exec"), names)  # noqa: S102 - our own file
     return names
-
-
-def start(command: list[str], cwd: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    assert line.startswith("listening on "), line + process.stderr.read()
-    return process, line.split()[-1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
 
 
 def run_locust(project: BakedProject, python: Path, url: str, tmp_path: Path, users: int = 4) -> list[dict]:
@@ -112,7 +97,7 @@ def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
     log = tmp_path / "requests.jsonl"
     spec = openapi3_copy(project, tmp_path)
     command = [sys.executable, str(TOOLS / "openapi_target.py"), "--spec", str(spec), "--log", str(log)]
-    target, url = start(command, tmp_path)
+    target, url = start(command, tmp_path, dict(os.environ))
     try:
         entries = run_locust(project, baked_python, url, tmp_path)
     finally:
@@ -149,7 +134,7 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
 
     log = tmp_path / "target.jsonl"
     target, url = start([sys.executable, str(project.path / "tests" / "target.py"), "--key", "api-import-test-key",
-                         "--log", str(log)], tmp_path)  # fmt: skip
+                         "--log", str(log)], tmp_path, dict(os.environ))  # fmt: skip
     try:
         run_locust(project, baked_python, url, tmp_path, users=1)
     finally:
