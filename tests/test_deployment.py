@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -25,6 +26,7 @@ DOCKER_FILES = {"Dockerfile", ".dockerignore", "docker-compose.yml"}
 KUBERNETES_FILES = {"kubernetes/values.yaml"}
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 CHART = "oci://ghcr.io/deliveryhero/helm-charts/locust --version 0.33.0"
+DOCUMENTS = Path(__file__).resolve().parent / "api_documents"
 
 
 def _object(properties: dict | None = None, **extra) -> dict:
@@ -279,33 +281,122 @@ def test_readme_creates_what_the_values_name(bake):
     assert install in readme and install in project.read("kubernetes/values.yaml")
 
 
-def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(bake, baked_python, tmp_path):
-    """The README's kubectl commands, laid out as the chart mounts them: the locustfile's
-    ConfigMap at /mnt/locust, the lib ConfigMap at /mnt/locust/lib, PYTHONPATH from the values."""
-    project = bake(deployment="kubernetes")
-    (project.path / ".env").write_text("LOCUST_TIDEWAYS_APIKEY=not-a-real-key\n")
-    readme = project.read("README.md")
-    [command] = re.findall(r"^kubectl create configmap \S+-locustfile \$\((.+)\)$", readme, re.M)
-    shell = subprocess.run(["sh", "-c", command], cwd=project.path, capture_output=True, text=True, timeout=30)
-    files = {arg.removeprefix("--from-file=") for arg in shell.stdout.split()}
-    assert files == {path.name for path in project.path.glob("*.py")}
-    assert ".env" not in files
-    [zip_command] = re.findall(r"^(python -m zipfile -c \S+ \S+)$", readme, re.M)[:1]
-    zipped = subprocess.run(zip_command.split(), cwd=project.path, capture_output=True, text=True, timeout=30)
-    assert zipped.returncode == 0, zipped.stderr
+KUBECTL_STUB = '''\
+"""kubectl for the README's Kubernetes steps: lays out each ConfigMap it is asked to create
+(its files, keyed as kubectl keys them) under $CONFIGMAPS/create/NAME, or with
+--dry-run=client (the update commands) under $CONFIGMAPS/update/NAME; anything else
+(the Secret, apply, rollout, port-forward) does nothing, and an option it does not know fails."""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+args = sys.argv[1:]
+if args[:2] != ["create", "configmap"]:
+    sys.exit(0)
+name, *options = args[2:]
+phase = "update" if "--dry-run=client" in options else "create"
+folder = Path(os.environ["CONFIGMAPS"], phase, name)
+folder.mkdir(parents=True)  # a ConfigMap created twice in one block is an error too
+options = iter(options)
+for option in options:
+    if option == "--dry-run=client":
+        continue
+    if option == "-o":
+        assert next(options) == "yaml", "the update commands pipe YAML to kubectl apply"
+        continue
+    if not option.startswith("--from-file="):
+        sys.exit(f"kubectl stub: {option} is not understood")
+    key, _, path = option.removeprefix("--from-file=").rpartition("=")
+    source = Path(path)
+    # A folder gives its regular files, not its subfolders: a ConfigMap holds no folders.
+    for file in sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]:
+        shutil.copyfile(file, folder / (key or file.name))
+'''
+
+
+def kubernetes_blocks(readme: str) -> list[str]:
+    """The shell blocks of the README's Kubernetes section that create ConfigMaps: the first
+    step and the update after a change."""
+    section = readme.split("\n### Kubernetes\n", 1)[1].split("\n### ", 1)[0]
+    return [block for block in re.findall(r"^```sh\n(.*?)^```$", section, re.M | re.S) if "create configmap" in block]
+
+
+def configmap_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a laid-out ConfigMap, and every member of a zip in it, with its content."""
+    contents = {}
+    for path in sorted(folder.iterdir()):
+        contents[path.name] = path.read_bytes()
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    if not member.is_dir():
+                        contents[f"{path.name}/{member.filename}"] = archive.read(member)
+    return contents
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param({}, id="endpoints"),
+        pytest.param({"api_description": str(DOCUMENTS / "catalog-3.1.json"), "login": "token"}, id="openapi"),
+        pytest.param(
+            {"api_description": str(DOCUMENTS / "session.har"), "host": "https://shop.example.com", "login": "form"},
+            id="har",
+        ),
+    ],
+)
+def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(bake, baked_python, tmp_path, answers):
+    """The README's kubectl commands, run as written (a stub kubectl records the ConfigMaps
+    they create), laid out as the chart mounts them: the locustfile's ConfigMap at
+    /mnt/locust, the lib ConfigMap at /mnt/locust/lib, PYTHONPATH from the values; then
+    Locust started as the pods start it must import every module and list the users."""
+    project = bake(deployment="kubernetes", **answers)
+    secrets = ("not-a-real-key", "not-a-real-password")
+    (project.path / ".env").write_text(f"LOCUST_TIDEWAYS_APIKEY={secrets[0]}\n")
+    (project.path / "accounts.csv").write_text(f"someone@example.com,{secrets[1]}\n")
+    stubs, configmaps = tmp_path / "bin", tmp_path / "configmaps"
+    stubs.mkdir()
+    (stubs / "kubectl").write_text(f"#!{sys.executable}\n{KUBECTL_STUB}")
+    (stubs / "helm").write_text("#!/bin/sh\nexit 0\n")
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTHON", "VIRTUAL_ENV"))}
+    # The README's python is the project's, with its requirements installed.
+    env |= {"PATH": os.pathsep.join([str(stubs), str(baked_python.parent), env["PATH"]]), "CONFIGMAPS": str(configmaps)}
+    blocks = kubernetes_blocks(project.read("README.md"))
+    assert len(blocks) == 2, "the first step and the update after a change"
+    for block in blocks:
+        ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=project.path, env=env,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+
     values = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
-    mount = tmp_path / "mnt" / "locust"
-    (mount / "lib").mkdir(parents=True)
-    for name in files:
-        shutil.copy(project.path / name, mount / name)
-    shutil.copy(project.path / "tideways_locust.zip", mount / "lib" / "tideways_locust.zip")
-    pythonpath = values["environment"]["PYTHONPATH"].replace("/mnt/locust", str(mount))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-    env["PYTHONPATH"] = pythonpath
-    listed = subprocess.run(
-        [str(baked_python), "-m", "locust", "-f", str(mount / values["locust_locustfile"]), "--list"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    root = values["locust_locustfile_path"]
+    mounts = {values["locust_locustfile_configmap"]: root, values["locust_lib_configmap"]: f"{root}/lib"}
+    created = {path.name: configmap_files(path) for path in (configmaps / "create").iterdir()}
+    updated = {path.name: configmap_files(path) for path in (configmaps / "update").iterdir()}
+    assert set(created) == set(mounts), "the ConfigMaps the chart mounts, and no other"
+    assert updated == created, "the update commands replace the ConfigMaps with what the first step made"
+    assert set(created[values["locust_locustfile_configmap"]]) == {path.name for path in project.path.glob("*.py")}
+    for name, contents in created.items():
+        for file, content in contents.items():
+            assert Path(file).name not in {".env", "accounts.csv"}, f"{file} in the ConfigMap {name}"
+            assert not any(secret.encode() in content for secret in secrets), f"a secret in {name}: {file}"
+        size = sum(path.stat().st_size for path in (configmaps / "create" / name).iterdir())
+        assert size * 4 / 3 < 512 * 1024, f"{name}: half a ConfigMap's 1 MiB at most, base64-encoded"
+
+    filesystem = tmp_path / "pod"  # the pod's /, where the chart mounts the ConfigMaps
+    for name, mount in mounts.items():
+        shutil.copytree(configmaps / "create" / name, filesystem / mount.lstrip("/"))
+    pythonpath = [str(filesystem) + entry for entry in values["environment"]["PYTHONPATH"].split(":")]
+    assert all(Path(entry).exists() for entry in pythonpath), pythonpath
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTHON"))}
+    env["PYTHONPATH"] = os.pathsep.join(pythonpath)
+    env.update({key: str(value) for key, value in values["environment"].items() if key.startswith("LOCUST_")})
+    locustfile = filesystem / root.lstrip("/") / values["locust_locustfile"]
+    listed = subprocess.run([str(baked_python), "-m", "locust", "-f", str(locustfile), "--list"],
+                            cwd=filesystem, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert listed.returncode == 0, listed.stderr[-3000:]
     assert "ShopLoadTestUser" in listed.stdout
 
