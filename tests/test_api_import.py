@@ -76,6 +76,8 @@ def openapi3_copy(project: BakedProject, tmp_path: Path) -> Path:
         ("shop-3.0.yaml", "FastHttpUser", "bearer", {"legacySearch": "deprecated"}),
         ("catalog-3.1.json", "FastHttpUser", "none", {}),
         ("pets-swagger-2.0.yaml", "HttpUser", "none", {"deletePet": "auth", "uploadPhoto": "uploads a file"}),
+        ("faq-string-examples-3.0.yaml", "HttpUser", "none", {}),
+        ("faq-string-examples-3.0.yaml", "FastHttpUser", "none", {}),
     ],
 )
 def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
@@ -146,6 +148,28 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
     assert first[2]["body"] == "_username=jane%40example.com&_password=&_csrf_token="
     assert json.loads(first[4]["body"]) == {"sku": "LAMP-1", "quantity": 2, "meta": {"sessionToken": ""}}
     assert all(r["verdict"] == "accepted" for r in received), "the flow is traced like any user"
+
+
+def test_examples_are_sent_only_as_values_that_fit_their_schemas(bake):
+    """swagger-php writes object examples as JSON text (phpMyFAQ's document): parsed when that fits."""
+    project = bake(api_description=str(DOCUMENTS / "faq-string-examples-3.0.yaml"))
+    sent = {o["id"]: o for o in generated(project)["OPERATIONS"]}
+    assert sent["createQuestion"]["json"] == {
+        "category-id": 3, "question": "Is this the world we created?", "author": "Freddie Mercury", "is-visible": False
+    }, "JSON text for an object: parsed"  # fmt: skip
+    assert sent["replaceTags"]["json"] == ["php", "faq", "queen"], "JSON text for an array: parsed"
+    assert sent["replaceTags"]["path"] == "/api/v4.0/faqs/1/tags", "'first' is no integer: the schema's value"
+    assert sent["updateFaq"]["json"] == {"faq-id": 1, "answer": "sample", "is-active": True}, "not JSON: built"
+    assert sent["updateFaq"]["path"] == "/api/v4.0/faqs/42", "'42' holds an integer"
+    assert sent["createCategory"]["json"] == {
+        "parent-id": 7, "name": "12", "is-active": True, "published": "2024-05-01", "meta": {"color": "red"}
+    }, "JSON of the wrong types: built, from the properties' examples where they fit"  # fmt: skip
+    assert sent["search"]["params"] == [("page", "2"), ("languages", "de"), ("languages", "en"),
+                                        ("q", '{"not": "parsed"}')]  # fmt: skip
+    assert sent["createUser"]["json"] == {
+        "username": "ada", "email": "ada@example.org", "is-visible": False, "groups": [1, 2]
+    }, "the first example that fits, as it is"  # fmt: skip
+    assert sent["putNote"]["json"] == '{"note": "kept as text"}', "the schema wants a string: the text is sent"
 
 
 BAD_DOCUMENTS = [

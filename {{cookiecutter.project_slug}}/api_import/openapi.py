@@ -1,9 +1,10 @@
 """Operations of an OpenAPI 3.0/3.1 or Swagger 2.0 document, each a request the document allows.
 
 Path parameters and the required query and header parameters get values from the
-document (``example``, ``examples``, ``default``, ``enum``) or from their schemas
-(:mod:`.samples`); a JSON (or form) request body is built the same way. The path
-template, with the server's base path, names the request in Locust's statistics.
+document (``example``, ``examples``, ``default``, ``enum``) where they fit their schemas,
+or else from the schemas (:mod:`.samples`); a JSON (or form) request body is built the
+same way. The path template, with the server's base path, names the request in
+Locust's statistics.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from .problems import DescriptionError, pointer
 from .refs import Resolver
-from .samples import NoValueError, Sampler
+from .samples import MISSING, NoValueError, Sampler
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI ignores these as parameters
@@ -117,19 +118,18 @@ def _parameters(resolver: Resolver, item: dict, operation: dict, place: str) -> 
 
 
 def _parameter_value(kind: str, sampler: Sampler, resolver: Resolver, parameter: dict, at: str) -> object:
-    example = _example(resolver, parameter, at)
-    if example is not _NONE:
-        return example
+    schema, place = {}, at
     if kind == "swagger2" and parameter.get("in") != "body":
         schema = {k: v for k, v in parameter.items() if k not in ("name", "in", "required", "description")}
-        return sampler.value(schema, at)
-    if "schema" in parameter:
-        return sampler.value(parameter["schema"], f"{at}/schema")
-    content = parameter.get("content")
-    if isinstance(content, dict) and content:
-        media = next(iter(content.values())) or {}
-        return sampler.value(media.get("schema", {}), f"{at}/content")
-    return "sample"
+    elif "schema" in parameter:
+        schema, place = parameter["schema"], f"{at}/schema"
+    elif isinstance(parameter.get("content"), dict) and parameter["content"]:
+        media = next(iter(parameter["content"].values())) or {}
+        schema, place = media.get("schema", {}), f"{at}/content"
+    example = sampler.fitting(_examples(resolver, parameter, at), schema, place)
+    if example is not MISSING:
+        return example
+    return sampler.value(schema, place)
 
 
 def _text(value: object) -> str:
@@ -234,8 +234,8 @@ def _body(sampler: Sampler, resolver: Resolver, request_body: object, place: str
             raise LeftOutError(f"its request body is only {', '.join(types)}")
         return {}
     media, at = resolver.deref(content[chosen] or {}, f"{place}/content/{pointer(chosen)[2:]}")
-    value = _example(resolver, media, at)
-    if value is _NONE:
+    value = sampler.fitting(_examples(resolver, media, at), media.get("schema", {}), f"{at}/schema")
+    if value is MISSING:
         value = sampler.value(media.get("schema", {}), f"{at}/schema")
     lowered = chosen.lower()
     if lowered.split(";")[0].strip() == "application/json":
@@ -249,16 +249,14 @@ def _body(sampler: Sampler, resolver: Resolver, request_body: object, place: str
     return {"data": value if isinstance(value, str) else json.dumps(value), "content_type": chosen}
 
 
-_NONE = object()
-
-
-def _example(resolver: Resolver, owner: dict, place: str) -> object:
-    """The ``example``, or the first of the ``examples``, of a parameter or media type; ``_NONE`` if none."""
+def _examples(resolver: Resolver, owner: dict, place: str) -> list[object]:
+    """The ``example``, or else the ``examples``' values, of a parameter or media type: the first that fits is sent."""
     if "example" in owner:
-        return owner["example"]
+        return [owner["example"]]
     examples = owner.get("examples")
-    if isinstance(examples, dict) and examples:
-        first, _ = resolver.deref(next(iter(examples.values())), f"{place}/examples")
-        if isinstance(first, dict) and "value" in first:
-            return first["value"]
-    return _NONE
+    found = []
+    for name, example in examples.items() if isinstance(examples, dict) else []:
+        example, _ = resolver.deref(example, f"{place}/examples/{pointer(str(name))[2:]}")
+        if isinstance(example, dict) and "value" in example:
+            found.append(example["value"])
+    return found

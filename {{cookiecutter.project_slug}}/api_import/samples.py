@@ -1,18 +1,30 @@
 """A value that a JSON schema allows, for parameters and request bodies.
 
-In order: the schema's own ``const``, ``example``, ``examples``, ``default`` or first
+In order: the schema's own ``const``, ``example``, ``default``, ``examples`` or first
 ``enum`` value; else one built from its type and limits (``format``, ``pattern``
 where it is simple, lengths, ``minimum``/``maximum``, ``multipleOf``, items,
 required properties), through ``$ref``, ``allOf``, ``oneOf``/``anyOf`` and
 nullable types, with recursion bounded. A schema it cannot satisfy raises
 :class:`NoValueError`; the operation is then left out, with the reason.
+
+An example or default is used only when it fits the schema (:meth:`Sampler.fitting`):
+its types, and for objects and arrays their properties' and items' types, required
+properties, ``enum`` and ``const``; no full validation. One that does not fit is read
+as it was most likely meant: a string that holds JSON (swagger-php writes object
+examples as JSON text), a number where a string is wanted, a YAML date as its ISO text;
+if that does not fit either, the next example is tried, and at last the schema builds one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import json
 import math
 import re
+from collections.abc import Iterable
 
+from .problems import DescriptionError
 from .refs import Resolver
 
 try:  # the parser of Python's re module, to build a string a simple pattern matches
@@ -45,6 +57,9 @@ class NoValueError(Exception):
     """No value found for a schema; the message says which and why."""
 
 
+MISSING = object()  # no example of the document fits its schema
+
+
 class Sampler:
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
@@ -62,12 +77,13 @@ class Sampler:
             return "sample"
         if not isinstance(schema, dict):
             raise NoValueError(f"{place}: a schema that allows nothing")
-        for key in ("const", "example", "default"):
-            if key in schema:
-                return schema[key]
-        examples = schema.get("examples")
-        if isinstance(examples, list) and examples:
-            return examples[0]
+        if "const" in schema:
+            return schema["const"]
+        examples = schema.get("examples") if isinstance(schema.get("examples"), list) else []
+        candidates = [schema[key] for key in ("example", "default") if key in schema] + examples
+        found = self.fitting(candidates, schema, place)
+        if found is not MISSING:
+            return found
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
             return next((item for item in enum if item is not None), enum[0])
@@ -94,6 +110,84 @@ class Sampler:
         if kind == "boolean":
             return True
         return _string(schema, place)
+
+    def fitting(self, candidates: Iterable[object], schema: object, place: str) -> object:
+        """The first of the document's ``candidates`` (examples, defaults) that fits ``schema``, or ``MISSING``.
+
+        A candidate that does not fit as it is may fit as what it most likely means: the
+        JSON a string holds (where the schema wants another type), a number as text, or
+        YAML's dates as their ISO text. A ``$ref`` to nothing in the schema: no fit.
+        """
+        for candidate in candidates:
+            for value in _readings(candidate):
+                try:
+                    if self.fits(value, schema, place):
+                        return value
+                except DescriptionError:  # value() names the $ref if it needs that part
+                    break
+        return MISSING
+
+    def fits(self, value: object, schema: object, place: str, depth: int = 0) -> bool:
+        """Whether ``value`` has the types ``schema`` asks for, with its required properties and enum.
+
+        Cheap, not a validator: lengths, limits, patterns and formats are not checked;
+        deeper than ``MAX_DEPTH`` levels, a value fits.
+        """
+        if depth > MAX_DEPTH:
+            return True
+        schema, place = self.resolver.deref(schema, place)
+        if schema is True or schema is None:
+            schema = {}
+        if not isinstance(schema, dict):
+            return False  # False, or not a schema: nothing fits
+        if value is None and schema.get("nullable") is True:
+            return True
+        if "const" in schema and not _same(value, schema["const"]):
+            return False
+        enum = schema.get("enum")
+        if isinstance(enum, list) and not any(_same(value, item) for item in enum):
+            return False
+        parts = schema.get("allOf")
+        if isinstance(parts, list) and not all(
+            self.fits(value, part, f"{place}/allOf/{i}", depth + 1) for i, part in enumerate(parts)
+        ):
+            return False
+        for key in ("oneOf", "anyOf"):  # one branch that fits is enough, for both
+            branches = schema.get(key) if isinstance(schema.get(key), list) else []
+            if branches and not any(
+                self.fits(value, b, f"{place}/{key}/{i}", depth + 1) for i, b in enumerate(branches)
+            ):
+                return False
+        kinds = _kinds(schema)
+        if kinds is not None and not any(_is(value, kind) for kind in kinds):
+            return False
+        if isinstance(value, dict):
+            return self._fits_object(value, schema, place, depth)
+        if isinstance(value, list):
+            items = schema.get("items", {})
+            return all(self.fits(item, items, f"{place}/items", depth + 1) for item in value)
+        return _is_json(value)
+
+    def _fits_object(self, value: dict, schema: dict, place: str, depth: int) -> bool:
+        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        for name in schema.get("required") or []:
+            if name not in value:
+                prop, _ = self.resolver.deref(properties.get(name), f"{place}/properties/{name}")
+                if not (isinstance(prop, dict) and prop.get("readOnly") is True):  # the server's part
+                    return False
+        extra = schema.get("additionalProperties", True)
+        for name, item in value.items():
+            if not isinstance(name, str):
+                return False
+            if name in properties:
+                ok = self.fits(item, properties[name], f"{place}/properties/{name}", depth + 1)
+            elif extra is False:
+                ok = False
+            else:
+                ok = self.fits(item, extra if isinstance(extra, dict) else {}, place, depth + 1)
+            if not ok:
+                return False
+        return True
 
     def _merged(self, schema: dict, place: str) -> dict:
         """One schema of an ``allOf`` and the keywords beside it: properties and required joined."""
@@ -170,6 +264,75 @@ def _type_of(schema: dict) -> str:
     if any(key in schema for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")):
         return "number"
     return "string"
+
+
+def _readings(value: object) -> list[object]:
+    """``value``, and what it most likely means if it does not fit: the JSON a string holds, or text."""
+    value = _iso_dates(value)
+    readings = [value]
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError, RecursionError):  # not JSON
+            readings.append(json.loads(value))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        readings.append(str(value))
+    return readings
+
+
+def _iso_dates(value: object) -> object:
+    """YAML's dates and times (``example: 2024-01-31``) as the ISO text the document wrote."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _iso_dates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_iso_dates(item) for item in value]
+    return value
+
+
+def _kinds(schema: dict) -> set[str] | None:
+    """The JSON types a schema allows (as :func:`_type_of` reads a schema without one); ``None``: any."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = {str(k) for k in kind}
+    elif kind:
+        kinds = {str(kind)}
+    elif "properties" in schema or "required" in schema or "additionalProperties" in schema:
+        kinds = {"object"}
+    elif "items" in schema:
+        kinds = {"array"}
+    else:
+        return None
+    return kinds | {"null"} if schema.get("nullable") is True else kinds
+
+
+def _is(value: object, kind: str) -> bool:
+    if kind == "null":
+        return value is None
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "object":
+        return isinstance(value, dict)
+    return True  # a type this check does not know is not held against the value
+
+
+def _is_json(value: object) -> bool:
+    """A value JSON can carry: no NaN, no YAML date or set; containers are checked where they are read."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int | bool | dict | list)
+
+
+def _same(value: object, other: object) -> bool:
+    """Equal as JSON values: ``True`` is not ``1``."""
+    return value == other and isinstance(value, bool) == isinstance(other, bool)
 
 
 def _number(schema: dict, place: str, integer: bool) -> int | float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import subprocess
@@ -10,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from api_import import api_tasks
+from api_import import api_tasks, openapi
 from api_import.refs import Resolver
-from api_import.samples import NoValueError, Sampler
+from api_import.samples import MISSING, NoValueError, Sampler
 from generated import api_users
 from tests.conftest import ROOT
 
@@ -136,6 +137,88 @@ def test_schemas_no_value_satisfies_say_why(schema, reason):
     loop = {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/components/schemas/Loop"}}}
     with pytest.raises(NoValueError, match=reason):
         sample(schema, {"Loop": loop})
+
+
+LIST = {"type": "array", "items": {"type": "integer"}}
+THING = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}, "tags": LIST}}
+
+
+@pytest.mark.parametrize(
+    ("value", "schema", "fits"),
+    [
+        ({"id": 1, "tags": [2]}, THING, True),
+        ('{"id": 1}', THING, False),
+        ({"tags": [2]}, THING, False),
+        ({"id": 1, "tags": ["2"]}, THING, False),
+        ({"id": True}, THING, False),
+        ({"id": 1, "more": "x"}, {**THING, "additionalProperties": False}, False),
+        ({"id": 1, "more": "x"}, {**THING, "additionalProperties": {"type": "integer"}}, False),
+        (None, {"type": "object", "nullable": True}, True),
+        (None, {"type": ["string", "null"]}, True),
+        (2.5, {"type": "integer"}, False),
+        (float("nan"), {"type": "number"}, False),
+        ("c", {"type": "string", "enum": ["a", "b"]}, False),
+        (1, {"oneOf": [{"type": "string"}, {"type": "integer"}]}, True),
+        ({"id": 1}, {"allOf": [{"$ref": "#/components/schemas/Thing"}, {"required": ["tags"]}]}, False),
+        ("anything", {}, True),
+        ("x", {"minLength": 5}, True),  # lengths, limits and patterns are not checked
+    ],
+)
+def test_a_value_fits_a_schema_by_its_types_required_properties_and_enum(value, schema, fits):
+    sampler = Sampler(Resolver("doc", {"components": {"schemas": {"Thing": THING}}}))
+    assert sampler.fits(value, schema, "#/x") is fits
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        ({**THING, "example": '{"id": 5, "tags": [1, 2]}'}, {"id": 5, "tags": [1, 2]}),
+        ({**LIST, "example": "[3, 4]"}, [3, 4]),
+        ({**THING, "example": '{"id": "5"}'}, {"id": 1}),
+        ({**THING, "example": "{'id': 5}"}, {"id": 1}),
+        ({"type": "string", "example": '{"id": 5}'}, '{"id": 5}'),
+        ({"type": "integer", "example": "7"}, 7),
+        ({"type": "string", "example": 12}, "12"),
+        ({"type": "boolean", "example": "yes", "default": False}, False),
+        ({"type": "string", "format": "date", "example": datetime.date(2024, 5, 1)}, "2024-05-01"),
+        ({"type": "integer", "examples": ["one", 2]}, 2),
+        ({"type": "integer", "default": "", "enum": [3, 4]}, 3),
+    ],
+)
+def test_an_example_is_used_as_the_value_it_holds_when_that_fits_or_else_the_schema_builds_one(schema, value):
+    assert sample(schema) == value
+
+
+def test_examples_of_parameters_and_bodies_are_checked_against_their_schemas():
+    sampler = Sampler(Resolver("doc", {}))
+    assert sampler.fitting(["x", "[1]", [2]], LIST, "#/x") == [1]
+    assert sampler.fitting(["x", "{}"], LIST, "#/x") is MISSING
+    document = {
+        "swagger": "2.0",
+        "paths": {
+            "/things/{id}": {
+                "post": {
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "type": "integer", "example": "a"},
+                        {"name": "body", "in": "body", "schema": {**THING, "example": '{"id": 9}'}},
+                    ]
+                }
+            }
+        },
+    }
+    (found,), _ = openapi.operations("doc", "swagger2", document)
+    assert (found["path"], found["json"]) == ("/things/1", {"id": 9})
+    media = {
+        "schema": {"$ref": "#/components/schemas/Thing"},
+        "examples": {"a": {"value": "[]"}, "b": {"value": '{"id": 2}'}},
+    }
+    document = {
+        "openapi": "3.1.0",
+        "components": {"schemas": {"Thing": THING}},
+        "paths": {"/things": {"put": {"requestBody": {"content": {"application/json": media}}}}},
+    }
+    (found,), _ = openapi.operations("doc", "openapi3", document)
+    assert found["json"] == {"id": 2}
 
 
 def test_the_command_rewrites_only_the_generated_module(tmp_path):
