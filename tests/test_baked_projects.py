@@ -1,7 +1,13 @@
-"""Each distinct kind of baked project passes its own test suite (slow: real Locust runs).
+"""Each kind of baked project passes its own test suite out of the box (slow: real Locust runs).
 
-A project whose users come from an API description differs from the others only in its
-users and the importer, so it runs the tests of those: the rest of its suite is the same.
+The baked tests of the runtime start Locust in a folder without the project's
+``locust.conf``, with made-up keys and accounts, so they do the same in every kind
+of project; the tests marked ``project`` run the project's own files (its
+``locust.conf`` and login, its users, those generated from an API description, its
+images). So the whole suite runs in two kinds, one with every default and one with
+the other answers, and the ``project`` tests in every other kind: each ``login``,
+users from an OpenAPI document and from a HAR recording, each ``deployment`` and
+``ci``, combined so that each login meets each kind of users.
 """
 
 from __future__ import annotations
@@ -12,38 +18,55 @@ from tests.conftest import REPO, BakedProject
 from tests.test_bake import HOSTILE_ENDPOINTS
 
 EVERYTHING: list[str] = []
-USERS_AND_IMPORTER = [
-    "tests/test_api_import.py",
-    "tests/test_load_test.py::test_locust_in_the_project_root_finds_the_users_and_loads_dotenv",
-]
+PROJECT_TESTS = ["-m", "project"]
+DOCUMENTS = REPO / "tests" / "api_documents"
+OPENAPI = {"api_description": str(DOCUMENTS / "catalog-3.1.json")}
+OPENAPI_YAML = {"api_description": str(DOCUMENTS / "shop-3.0.yaml")}
+# A recording's requests to other hosts are left out: the host is the one it recorded.
+HAR = {"api_description": str(DOCUMENTS / "session.har"), "host": "https://shop.example.com"}
 
-DISTINCT_PROJECTS = [
-    pytest.param({}, EVERYTHING, id="defaults-httpuser"),
+KINDS = [
+    pytest.param({}, EVERYTHING, id="defaults"),
     pytest.param(
         {
             "http_client": "FastHttpUser",
             "endpoints": f"{HOSTILE_ENDPOINTS}, DELETE /cart/{{item}} x2",
             "wait_time": "0",
+            "login": "form",
+            "deployment": "both",
+            "ci": "both",
+            "schedule": "0 3 * * 1",
             "tideways_project": "Acme Inc/shop-staging",
             "tideways_environment": "staging",
         },
         EVERYTHING,
-        id="fasthttpuser-hostile-endpoints-tideways-project",
+        id="fasthttpuser-hostile-endpoints-form-login-every-deployment-and-ci",
     ),
     pytest.param(
-        {"api_description": str(REPO / "tests" / "api_documents" / "catalog-3.1.json")},
-        USERS_AND_IMPORTER,
-        id="users-from-an-openapi-document",
+        {"login": "token", **OPENAPI, "deployment": "kubernetes", "ci": "gitlab"}, PROJECT_TESTS, id="token-openapi"
     ),
+    pytest.param({"login": "bearer", **HAR, "deployment": "none", "ci": "none"}, PROJECT_TESTS, id="bearer-har"),
+    pytest.param({"login": "basic", "http_client": "FastHttpUser", **OPENAPI_YAML}, PROJECT_TESTS, id="basic-openapi"),
+    pytest.param({"login": "form", **OPENAPI, "http_client": "FastHttpUser"}, PROJECT_TESTS, id="form-openapi"),
+    pytest.param({"login": "form", **HAR, "deployment": "kubernetes"}, PROJECT_TESTS, id="form-har"),
+    pytest.param({"login": "token", **HAR, "http_client": "FastHttpUser"}, PROJECT_TESTS, id="token-har"),
+    pytest.param({"login": "token", "deployment": "none", "ci": "gitlab"}, PROJECT_TESTS, id="token-endpoints"),
+    pytest.param({"login": "bearer", "http_client": "FastHttpUser"}, PROJECT_TESTS, id="bearer-endpoints"),
+    pytest.param({"login": "bearer", **OPENAPI_YAML, "ci": "both"}, PROJECT_TESTS, id="bearer-openapi"),
+    pytest.param({"login": "basic", "deployment": "kubernetes", "ci": "none"}, PROJECT_TESTS, id="basic-endpoints"),
+    pytest.param({"login": "basic", **HAR, "deployment": "both"}, PROJECT_TESTS, id="basic-har"),
+    pytest.param({**OPENAPI, "http_client": "FastHttpUser", "deployment": "none"}, PROJECT_TESTS, id="none-openapi"),
+    pytest.param({**HAR, "ci": "gitlab"}, PROJECT_TESTS, id="none-har"),
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("answers", "tests"), DISTINCT_PROJECTS)
+@pytest.mark.parametrize(("answers", "tests"), KINDS)
 def test_baked_project_passes_its_own_tests(cookies_session, baked_python, answers, tests):
     result = cookies_session.bake(extra_context=answers)
     assert result.exit_code == 0, result.exception
     project = BakedProject(result.project_path, result.context)
     run = project.run(str(baked_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests)
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-5000:]
-    assert " passed" in run.stdout.splitlines()[-1]
+    last = run.stdout.splitlines()[-1]
+    assert " passed" in last and " failed" not in last and " error" not in last, last

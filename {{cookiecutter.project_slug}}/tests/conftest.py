@@ -4,6 +4,12 @@
 the stand-in of Tideways' REST API (``tests/tideways_api.py``); ``run_locust`` runs
 ``locust`` in a subprocess with a clean environment: no ``LOCUST_*`` variable
 of yours leaks in, and each run is bounded in time.
+
+No test waits for a run time to land somewhere: a run that must contain something
+(requests, a login, a request still out) is given ``until=``, a condition on what the
+target received, and is stopped when the condition holds, the way its run time would
+stop it (``tests/locustfiles/stop_when_told.py``). Runs of the test users start in a
+folder without the project's ``locust.conf``: its settings (a login, limits) are the team's.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -28,13 +35,29 @@ import pytest
 from tests.target import read_log, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO = ROOT / "tests" / "locustfiles" / "scenario.py"
+LOCUSTFILES = ROOT / "tests" / "locustfiles"
+SCENARIO = LOCUSTFILES / "scenario.py"
+STOP_WHEN_TOLD = LOCUSTFILES / "stop_when_told.py"
+STOP_SIGNAL = signal.SIGUSR1  # the one stop_when_told.py listens for
+# Where runs of the test users start: no locust.conf or pyproject.toml there.
+RUN_DIR = LOCUSTFILES
 API_KEY = "test-key-\u00e4\u00f6-not-a-real-one"
 RUN_TIMEOUT = 90
+# How long a run given until= may take to show what it waits for; its own --run-time bounds it too.
+UNTIL_TIMEOUT = 60
 SCENARIOS = ["HttpScenario", "FastHttpScenario"]
-# A short run; users finish the task they are in when the time is up, so no request is cut off unreported.
-SHORT = ["-u", "3", "-r", "3", "-t", "3s", "--stop-timeout", "10"]
+# Users for a run stopped by a condition (until=); they finish the task they are in when
+# the run stops, so no request is cut off unreported.
+SHORT = ["-u", "3", "-r", "3", "--stop-timeout", "10"]
 WORKERS = 2
+# Made-up accounts of the target's logins (tests/target.py --accounts); a test brings its own,
+# never the team's accounts.csv or .env.
+ACCOUNTS = {"alice": "pw-alice-7f3a", "bob": "pw-bob-91c2", "carol": "pw-carol-0d4e", "dave": "pw-dave-55e1"}
+ACCOUNTS_CSV = "username,password\n" + "".join(f"{name},{password}\n" for name, password in ACCOUNTS.items())
+BEARER = "static-bearer-3b9"
+LOGIN_TARGET = ("--accounts", ",".join(f"{n}:{p}" for n, p in ACCOUNTS.items()), "--bearer", BEARER)
+LOGIN_ENV = {"LOGIN_ACCOUNTS": ACCOUNTS_CSV, "LOGIN_TOKEN": BEARER}
+SECRETS = [*ACCOUNTS.values(), BEARER]
 
 
 @dataclass
@@ -157,11 +180,13 @@ def start_tideways_api(tmp_path):
 
 
 def locust_env(**variables: str) -> dict[str, str]:
-    """The environment without LOCUST_* or TIDEWAYS_* variables, plus ``variables``.
+    """The environment without LOCUST_*, TIDEWAYS_* or LOGIN_* variables, plus ``variables``:
+    a test brings its own key and accounts, never the team's.
 
     No run file unless a test asks for one (``locust.conf`` names one in ``reports/``).
     """
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("LOCUST_", "TIDEWAYS_"))}
+    prefixes = ("LOCUST_", "TIDEWAYS_", "LOGIN_")
+    env = {name: value for name, value in os.environ.items() if not name.startswith(prefixes)}
     env.pop("GITHUB_STEP_SUMMARY", None)
     env["PYTHONPATH"] = str(ROOT)
     env["LOCUST_TIDEWAYS_RUN_FILE"] = ""
@@ -173,20 +198,76 @@ def locust_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "locust", *args]
 
 
-def run_locust(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """``locust --headless ARGS``, bounded by ``RUN_TIMEOUT`` seconds."""
-    return subprocess.run(
-        locust_command("--headless", "--only-summary", *args),
-        env=env if env is not None else locust_env(),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
+def told_to_stop(args: tuple[str, ...] | list[str]) -> list[str]:
+    """``args`` with ``stop_when_told.py`` beside the locustfile (``locustfile.py`` when none is
+    given) and a run time that bounds the run should the test never tell it to stop."""
+    args = list(args)
+    if "-f" in args:
+        at = args.index("-f") + 1
+        args[at] = f"{args[at]},{STOP_WHEN_TOLD}"
+    else:
+        args = ["-f", f"locustfile.py,{STOP_WHEN_TOLD}", *args]
+    return [*args, "-t", f"{RUN_TIMEOUT}s"]
 
 
-def run_scenario(user_class: str, target: Target, other: Target, *args: str, key: str = API_KEY, **env: str):
-    """A short run of ``tests/locustfiles/scenario.py``; ``other`` is the origin that must get no header."""
+def stop_when(process: subprocess.Popen, until) -> None:
+    """Poll ``until()`` while ``process`` runs; when it holds, stop the run as its run time would.
+
+    Raises when the run ends first or the condition does not hold within ``UNTIL_TIMEOUT``."""
+    deadline = time.monotonic() + UNTIL_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        if until():
+            process.send_signal(STOP_SIGNAL)
+            return
+        time.sleep(0.05)
+    ended = process.poll() is not None
+    if not ended:
+        process.kill()
+    process.wait(timeout=20)
+    when = "before" if ended else f"within {UNTIL_TIMEOUT} s,"
+    raise AssertionError(f"locust ended {when} the run showed {until.__doc__ or until}")
+
+
+def _output(file) -> str:
+    file.seek(0)
+    return file.read().decode("utf-8", "replace")
+
+
+def run_process(command: list[str], env: dict[str, str], cwd: Path = RUN_DIR, until=None):
+    """Run ``command`` (a Locust) to its end, bounded by ``RUN_TIMEOUT`` seconds.
+
+    With ``until`` (a condition, its docstring says what it waits for), the run is stopped
+    once ``until()`` holds, the way its run time would stop it."""
+    if until is None:
+        return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    # Files, not pipes: the output is read once the run is over, however much there is.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
+        try:
+            stop_when(process, until)
+            process.wait(timeout=RUN_TIMEOUT)
+        except AssertionError as problem:
+            raise AssertionError(f"{problem}\n{_output(err)[-3000:]}") from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=20)
+        return subprocess.CompletedProcess(command, process.returncode, _output(out), _output(err))
+
+
+def run_locust(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = RUN_DIR, until=None
+) -> subprocess.CompletedProcess:
+    """``locust --headless ARGS``, bounded by ``RUN_TIMEOUT`` seconds; ``until`` as for
+    :func:`run_process` (ARGS give no run time then)."""
+    command = locust_command("--headless", "--only-summary", *(told_to_stop(args) if until else args))
+    return run_process(command, env if env is not None else locust_env(), cwd, until)
+
+
+def run_scenario(user_class: str, target: Target, other: Target, *args: str, key: str = API_KEY, until=None, **env):
+    """A short run of ``tests/locustfiles/scenario.py``; ``other`` is the origin that must get no header.
+
+    It stops once every user went through the scenario, or when ``until()`` holds."""
     return run_locust(
         "-f",
         str(SCENARIO),
@@ -196,54 +277,106 @@ def run_scenario(user_class: str, target: Target, other: Target, *args: str, key
         *args,
         user_class,
         env=locust_env(LOCUST_TIDEWAYS_APIKEY=key, OTHER_ORIGIN=other.url, **env),
+        until=until or scenario_done(other, times=3),
     )
+
+
+def scenario_done(other: Target, times: int):
+    """A condition: the scenario's last request, to the other origin, arrived ``times`` times."""
+
+    def done() -> bool:
+        return sum(r["path"] == "/elsewhere-explicit" for r in other.records()) >= times
+
+    done.__doc__ = f"the scenario's last request {times} times"
+    return done
+
+
+def all_of(*conditions):
+    """A condition: every one of ``conditions``."""
+
+    def every() -> bool:
+        return all(condition() for condition in conditions)
+
+    every.__doc__ = " and ".join(condition.__doc__ or str(condition) for condition in conditions)
+    return every
+
+
+def arrived(target: Target, count: int, matching=lambda record: True):
+    """A condition: ``target`` received at least ``count`` requests ``matching``."""
+
+    def enough() -> bool:
+        return sum(1 for record in target.records() if matching(record)) >= count
+
+    enough.__doc__ = f"{count} requests at {target.url}"
+    return enough
 
 
 def run_master_and_workers(
-    locustfile: Path, master_args: list[str], master_env: dict, worker_args: list[str], worker_env: dict
+    locustfile: Path, master_args: list[str], master_env: dict, worker_args: list[str], worker_env: dict, until=None
 ) -> subprocess.CompletedProcess:
-    """A headless master on 127.0.0.1 with ``WORKERS`` workers; every process is bounded in time."""
+    """A headless master on 127.0.0.1 with ``WORKERS`` workers; every process is bounded in time.
+
+    With ``until``, the master is stopped once ``until()`` holds, as its run time would stop it."""
     port = free_port()
-    master = subprocess.Popen(
-        locust_command(
-            "-f",
-            str(locustfile),
-            "--headless",
-            "--only-summary",
-            "--master",
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            str(port),
-            "--expect-workers",
-            str(WORKERS),
-            "--expect-workers-max-wait",
-            "30",
-            *master_args,
-        ),
-        env=master_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    master_args = (
+        told_to_stop(["-f", str(locustfile), *master_args]) if until else ["-f", str(locustfile), *master_args]
     )
-    workers = [
-        subprocess.Popen(
-            locust_command("-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
-            + worker_args,
-            env=worker_env,
+    with tempfile.TemporaryFile() as err:
+        master = subprocess.Popen(
+            locust_command(
+                *master_args,
+                "--headless",
+                "--only-summary",
+                "--master",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(port),
+                "--expect-workers",
+                str(WORKERS),
+                "--expect-workers-max-wait",
+                "30",
+            ),
+            env=master_env,
+            cwd=RUN_DIR,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=err,
         )
-        for _ in range(WORKERS)
-    ]
-    try:
-        _, stderr = master.communicate(timeout=RUN_TIMEOUT)
-    finally:
-        for process in [master, *workers]:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=20)
-    return subprocess.CompletedProcess(master.args, master.returncode, "", stderr)
+        workers = [
+            subprocess.Popen(
+                locust_command(
+                    "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)
+                )
+                + worker_args,
+                env=worker_env,
+                cwd=RUN_DIR,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(WORKERS)
+        ]
+        try:
+            if until is not None:
+                try:
+                    stop_when(master, until)
+                except AssertionError as problem:
+                    raise AssertionError(f"{problem}\n{_output(err)[-3000:]}") from None
+            master.wait(timeout=RUN_TIMEOUT)
+        finally:
+            for process in [master, *workers]:
+                if process.poll() is None:
+                    process.kill()
+                process.wait(timeout=20)
+        return subprocess.CompletedProcess(master.args, master.returncode, "", _output(err))
+
+
+def project_setting(name: str, project: Path = ROOT) -> str:
+    """The value of ``name`` in the project's ``locust.conf`` ("" when it is not set there)."""
+    for line in (project / "locust.conf").read_text(encoding="utf-8").splitlines():
+        key, equals, value = line.partition("=")
+        if equals and key.strip() == name:
+            return value.strip()
+    return ""
 
 
 def in_process_user(base, url: str, rate: float):
@@ -300,7 +433,7 @@ def web_ui_page(locustfile: Path, *args: str, env: dict[str, str]) -> str:
         str(port),
     ]
     process = subprocess.Popen(
-        locust_command(*command, *args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        locust_command(*command, *args), env=env, cwd=RUN_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         return wait_until(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=30)

@@ -3,13 +3,15 @@
 It answers every request with a small JSON body (after ``?sleep=SECONDS``,
 at most 5, when the path asks for it, and up to ``--work-ms`` milliseconds of
 made-up application time, the same for each method and path), or with a
-redirect for ``?redirect=CODE&to=LOCATION``, checks each
+redirect for ``?redirect=CODE&to=LOCATION``. A request with ``?hold=1`` is held
+unanswered until the target is stopped (a minute at most): in the log from the
+moment it arrived, it tells a test that the request is out. It checks each
 ``X-Tideways-Profiler`` header the way Tideways' server does (``Tideways.php``,
 ``decideProfiling()``: all four fields, the HMAC, and a time not in the past)
 and writes one JSON line per request to the log. This module does not import
 ``tideways_locust``: it checks the signer independently.
 
-    python tests/target.py --log requests.jsonl [--key KEY] [--port 0] [--work-ms 0]
+    python tests/target.py --log requests.jsonl [--key KEY] [--port 0] [--work-ms 0] [--status 503]
                            [--accounts alice:pw1,bob:pw2 [--token-ttl 60] [--bearer TOKEN]]
 
 With ``--accounts`` it also has logins, as a PHP application does: ``GET /login``, a
@@ -44,6 +46,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 PROFILER = "x-tideways-profiler"
 FIELDS = ("method", "time", "user", "hash")
 MAX_SLEEP = 5.0
+MAX_HOLD = 60.0
 REDIRECTS = ("301", "302", "303", "307", "308")
 
 
@@ -74,8 +77,10 @@ def summarize(records: list[dict]) -> dict[str, int]:
 
 
 def read_log(path) -> list[dict]:
+    """The records of a JSON Lines log that may still be written: a line counts once it is whole."""
     with open(path, encoding="utf-8") as log:
-        return [json.loads(line) for line in log if line.strip()]
+        whole = log.read().split("\n")[:-1]
+    return [json.loads(line) for line in whole if line.strip()]
 
 
 LOGIN_FORMS = {
@@ -160,14 +165,18 @@ class Target(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # many users connect at once; the default 5 drops their SYNs
 
-    def __init__(self, port: int, api_key: str, log_path: str, work_ms: int = 0, logins: Logins | None = None) -> None:
+    def __init__(
+        self, port: int, api_key: str, log_path: str, work_ms: int = 0, logins: Logins | None = None, status: int = 0
+    ) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.api_key = api_key
+        self.status = status  # every answer's status when set: an application that is down
         self.logins = logins
         self.work_ms = work_ms
         self.log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self.records: list[dict] = []
         self.lock = threading.Lock()
+        self.released = threading.Event()  # set when the target stops: held requests are answered
 
     def record(self, entry: dict) -> None:
         with self.lock:
@@ -176,6 +185,7 @@ class Target(ThreadingHTTPServer):
             self.log.flush()
 
     def stop(self) -> None:
+        self.released.set()
         self.server_close()
         self.log.close()
 
@@ -226,11 +236,15 @@ class Handler(BaseHTTPRequestHandler):
         )
         time.sleep(sleep)
         query = parse_qs(urlsplit(self.path).query)
+        if query.get("hold") == ["1"]:
+            self.server.released.wait(MAX_HOLD)
         code, location = query.get("redirect", [""])[0], query.get("to", [""])[0]
         body, kind = b'{"ok": true}', "application/json"
         if logins and self.login_route(logins, path, query, session_id, received.decode("utf-8", "replace")):
             return
-        if code in REDIRECTS and location:
+        if self.server.status:
+            self.send_response(self.server.status)
+        elif code in REDIRECTS and location:
             self.send_response(int(code))
             self.send_header("Location", location)
         elif path.startswith("/private") and logins and account is None:
@@ -291,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-ms", type=int, default=0, help="made-up application time, 0 to this many ms a method and path"
     )
+    parser.add_argument("--status", type=int, default=0, help="answer every request with this status, like 503")
     parser.add_argument("--accounts", default="", help="name:password,... : the application has logins")
     parser.add_argument("--token-ttl", type=float, default=60.0, help="seconds a token of POST /api/login lasts")
     parser.add_argument("--bearer", default="", help="a static bearer token the application takes")
@@ -303,8 +318,15 @@ def main(argv: list[str] | None = None) -> int:
 
     accounts = dict(pair.split(":", 1) for pair in args.accounts.split(",") if ":" in pair)
     logins = Logins(accounts, args.token_ttl, args.bearer, not args.no_expires_in) if accounts or args.bearer else None
-    target = Target(args.port, args.key, args.log, args.work_ms, logins)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=target.shutdown).start())
+    if args.status and not 200 <= args.status <= 599:
+        parser.error(f"--status {args.status!r} is not allowed: give an HTTP status from 200 to 599")
+    target = Target(args.port, args.key, args.log, args.work_ms, logins, args.status)
+
+    def on_sigterm(*_) -> None:
+        target.released.set()
+        threading.Thread(target=target.shutdown).start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     print(f"listening on http://127.0.0.1:{target.server_address[1]}", flush=True)
     try:
         target.serve_forever(poll_interval=0.05)  # a quick stop: tests start and stop many

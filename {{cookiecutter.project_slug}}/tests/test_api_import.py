@@ -17,6 +17,8 @@ from api_import.samples import MISSING, NoValueError, Sampler
 from generated import api_users
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.project  # the users generated into this project, and its copy of the description
+
 
 class Client:
     def __init__(self) -> None:

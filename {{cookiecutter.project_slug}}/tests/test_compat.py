@@ -8,7 +8,7 @@ import sys
 import locust
 import pytest
 
-from tests.conftest import API_KEY, ROOT, RUN_TIMEOUT, SCENARIO, SHORT, locust_env
+from tests.conftest import API_KEY, SCENARIO, SHORT, locust_env, run_process, scenario_done, told_to_stop
 from tideways_locust import compat
 
 # Locust started after a change: one thing the runtime hooks taken away, as a release might move it,
@@ -112,28 +112,16 @@ def test_the_range_is_oldest_to_newest_and_the_pin_is_in_it():
 def run_launched_locust(tmp_path, change: str, target, other=None) -> subprocess.CompletedProcess:
     """A headless run, every request traced, of Locust started after ``change``: a hook taken away, another version.
 
-    ``other`` is the origin that must get no header (the scenario sends to it too).
+    ``other`` is the origin that must get no header (the scenario sends to it too); with it,
+    the run goes on until the scenario went through three times, else at most five seconds.
     """
     launcher = tmp_path / "changed_locust.py"
     launcher.write_text(LAUNCHER.format(remove=change))
-    return subprocess.run(
-        [
-            sys.executable,
-            str(launcher),
-            "-f",
-            str(SCENARIO),
-            "--headless",
-            "--host",
-            target.url,
-            *SHORT,
-            "--only-summary",
-            "--tideways-trace-rate",
-            "100",
-            "HttpScenario",
-        ],
+    args = ["-f", str(SCENARIO), "--headless", "--host", target.url, *SHORT, "--only-summary",
+            "--tideways-trace-rate", "100", "HttpScenario"]  # fmt: skip
+    until = scenario_done(other, times=3) if other else None
+    return run_process(
+        [sys.executable, str(launcher), *(told_to_stop(args) if until else [*args, "-t", "5s"])],
         env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, **({"OTHER_ORIGIN": other.url} if other else {})),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
+        until=until,
     )

@@ -23,6 +23,7 @@ from tests.conftest import (
     locust_env,
     run_locust,
     run_master_and_workers,
+    scenario_done,
 )
 
 RATE = 30
@@ -66,6 +67,17 @@ def by_worker(records: list[dict]) -> dict[str, list[dict]]:
     return workers
 
 
+def every_worker_sent(target, count: int):
+    """A condition: ``target`` received ``count`` requests from each of ``WORKERS`` processes."""
+
+    def enough() -> bool:
+        workers = by_worker(target.records())
+        return len(workers) == WORKERS and all(len(records) >= count for records in workers.values())
+
+    enough.__doc__ = f"{count} requests from each of {WORKERS} workers"
+    return enough
+
+
 def assert_traced_share(records: list[dict], rate: float) -> None:
     """Every traced request is accepted, and the traced share is the rate within 6 sigma."""
     traced = [r for r in records if r["profiler"] is not None]
@@ -86,6 +98,7 @@ def test_workers_use_the_key_and_rate_set_on_the_master(user_class, start_target
         locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
         [],
         locust_env(OTHER_ORIGIN=other.url),  # no key, default rate: the master's values must arrive
+        until=scenario_done(other, times=3),
     )
     assert result.returncode == 0, result.stderr
     assert target.records()
@@ -104,6 +117,7 @@ def test_every_worker_traces_the_share_set_on_the_master(user_class, start_targe
         # The workers' own key and rate are wrong: the master's replace them when the test starts.
         ["--tideways-trace-rate", "100"],
         locust_env(LOCUST_TIDEWAYS_APIKEY="a-wrong-key-on-the-worker"),
+        until=every_worker_sent(target, 150),
     )
     assert result.returncode == 0, result.stderr
     workers = by_worker(target.records())
@@ -128,6 +142,7 @@ def test_processes_use_the_key_and_rate_of_the_command_line(start_target, worker
         *SHORT,
         "FastHttpWorkerUser",
         env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY),
+        until=every_worker_sent(target, 150),
     )
     assert result.returncode == 0, result.stderr
     workers = by_worker(target.records())
@@ -142,6 +157,7 @@ IMAGE_TAGS = {
 }
 
 
+@pytest.mark.project
 @pytest.mark.parametrize("name", IMAGE_TAGS)
 def test_the_images_run_the_pinned_locust(name):
     """The Docker image and the Kubernetes pods run the Locust version that requirements.txt pins."""

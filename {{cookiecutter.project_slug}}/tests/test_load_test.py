@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import (
     API_KEY,
+    LOGIN_ENV,
+    LOGIN_TARGET,
     ROOT,
     SCENARIO,
     SCENARIOS,
+    SECRETS,
     SHORT,
+    arrived,
     locust_env,
+    project_setting,
     run_locust,
     run_scenario,
     web_ui_page,
@@ -75,10 +81,14 @@ def test_no_key_sends_no_header_and_warns_once(start_target):
 
 def test_partial_rate_traces_about_that_share(start_target):
     target, other = start_target(), start_target()
-    result = run_scenario("FastHttpScenario", target, other, "--tideways-trace-rate", "30")
+
+    def sampled(record: dict) -> bool:
+        return record["path"] != "/explicit"  # the caller passes tidewaysProfilingHeaders() there
+
+    until = arrived(target, 300, sampled)
+    result = run_scenario("FastHttpScenario", target, other, "--tideways-trace-rate", "30", until=until)
     assert result.returncode == 0, result.stderr
-    # Requests that pass tidewaysProfilingHeaders() explicitly are sampled there.
-    records = [r for r in target.records() if r["path"] != "/explicit"]
+    records = [r for r in target.records() if sampled(r)]
     traced = [r for r in records if r["profiler"] is not None]
     assert len(records) >= 300
     share = len(traced) / len(records)
@@ -95,7 +105,7 @@ BAD_RATES = ["150", "-1", "abc", "nan"]
 def test_bad_rate_stops_locust_before_any_request(rate, source, start_target, tmp_path):
     target = start_target()
     env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
-    args = ["-f", str(SCENARIO), "--host", target.url, *SHORT, "HttpScenario"]
+    args = ["-f", str(SCENARIO), "--host", target.url, *SHORT, "-t", "5s", "HttpScenario"]
     if source == "flag":
         args += ["--tideways-trace-rate", rate]
     elif source == "env":
@@ -112,28 +122,49 @@ def test_bad_rate_stops_locust_before_any_request(rate, source, start_target, tm
     assert target.records() == []
 
 
+def copy_of_the_project(tmp_path) -> Path:
+    """The project as a team has it, without its .env, accounts, reports or virtualenv."""
+    project = tmp_path / "project"
+    ignored = shutil.ignore_patterns(".env", "accounts.csv", ".venv", "__pycache__", "reports")
+    shutil.copytree(ROOT, project, ignore=ignored)
+    return project
+
+
+def run_the_project(project: Path, target, *args: str, env: dict[str, str]):
+    """Plain ``locust`` in the project with its locust.conf, until its users loaded a page.
+
+    With the project's login (``app-login`` in locust.conf), the target has the accounts
+    and the run brings them: made up here, never the team's."""
+    login = project_setting("app-login", project)
+    answered = arrived(target, 3, lambda record: not record["path"].startswith(("/login", "/api/login")))
+    result = run_locust("--host", target.url, *SHORT, *args, env={**LOGIN_ENV, **env}, cwd=project, until=answered)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = [r for r in target.records() if not r["path"].startswith(("/login", "/api/login"))]
+    if login not in ("", "none"):
+        assert all(r["account"] for r in pages), f"every page loaded logged in (app-login = {login})"
+    assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
+    return pages
+
+
+@pytest.mark.project
 @pytest.mark.locust_hooks
 def test_locust_in_the_project_root_finds_the_users_and_loads_dotenv(start_target, tmp_path):
     """Plain ``locust`` in a copy of the project: locust.conf, locustfile.py and .env."""
-    project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".env", ".venv", "__pycache__", "reports"))
+    project = copy_of_the_project(tmp_path)
     (project / ".env").write_text(f"LOCUST_TIDEWAYS_APIKEY={API_KEY}\nLOCUST_TIDEWAYS_TRACE_RATE=100\n")
-    target = start_target()
-    result = run_locust("--host", target.url, *SHORT, env=locust_env(), cwd=project)
-    assert result.returncode == 0, result.stderr
-    assert target.records(), "the baked users sent requests"
+    target = start_target(API_KEY, *LOGIN_TARGET)
+    pages = run_the_project(project, target, env=locust_env())
+    assert pages, "the baked users sent requests"
     assert all(r["verdict"] == "accepted" for r in target.records())
 
 
+@pytest.mark.project
 def test_environment_wins_over_dotenv(start_target, tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".env", ".venv", "__pycache__", "reports"))
+    project = copy_of_the_project(tmp_path)
     (project / ".env").write_text("LOCUST_TIDEWAYS_APIKEY=wrong-key-from-dotenv\n")
-    target = start_target()
+    target = start_target(API_KEY, *LOGIN_TARGET)
     env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
-    result = run_locust("--host", target.url, "--tideways-trace-rate", "100", *SHORT, env=env, cwd=project)
-    assert result.returncode == 0, result.stderr
-    assert target.records()
+    assert run_the_project(project, target, "--tideways-trace-rate", "100", env=env)
     assert all(r["verdict"] == "accepted" for r in target.records())
 
 

@@ -8,7 +8,7 @@ import pytest
 from locust.argument_parser import get_parser
 
 import thresholds
-from tests.conftest import ROOT, locust_env, run_locust
+from tests.conftest import API_KEY, ROOT, arrived, locust_env, run_locust
 
 LIMITS = SimpleNamespace(max_fail_percent=1.0, max_response_time=2000.0, response_time_percentile=95.0)
 FAILURES = str(ROOT / "tests" / "locustfiles" / "one_percent_failures.py")
@@ -79,26 +79,35 @@ def test_bad_limits_are_refused(flag, value, capsys):
     assert flag in err and repr(value) in err
 
 
+def failures_run(target, *args: str):
+    """Two users until each had one failure a hundred requests; a stop lets them end their task,
+    so exactly 1 % of the requests failed."""
+    done = arrived(target, 2, lambda record: record["path"] == "/bad")
+    return run_locust(
+        "-f", FAILURES, "--host", target.url, "-u", "2", "-r", "2", "--stop-timeout", "10", *args, until=done
+    )
+
+
 def test_failures_under_the_limit_pass_with_exit_0(start_target):
     target = start_target()
-    result = run_locust(
-        "-f", FAILURES, "--host", target.url, "-u", "2", "-r", "2", "-t", "3s", "--max-fail-percent", "5"
-    )
+    result = failures_run(target, "--max-fail-percent", "5")
     assert result.returncode == 0, result.stderr
     assert "Load test passed its limits" in result.stderr
 
 
 def test_failures_over_the_limit_exit_3_with_one_line(start_target):
     target = start_target()
-    result = run_locust(
-        "-f", FAILURES, "--host", target.url, "-u", "2", "-r", "2", "-t", "3s", "--max-fail-percent", "0.5"
-    )
+    result = failures_run(target, "--max-fail-percent", "0.5")
     assert result.returncode == 3, result.stderr
     lines = [line for line in result.stderr.splitlines() if "Load test failed" in line]
     assert len(lines) == 1 and "over --max-fail-percent 0.5 (exit code 3)" in lines[0]
 
 
-def test_a_target_that_is_down_fails_the_baked_users_with_exit_3():
-    result = run_locust("--host", "http://127.0.0.1:9", "-u", "2", "-r", "2", "-t", "2s", env=locust_env())
+@pytest.mark.project
+def test_a_target_that_is_down_fails_the_baked_users_with_exit_3(start_target):
+    target = start_target(API_KEY, "--status", "503")
+    # The project's users and locust.conf, without its login: the limits are under test here.
+    args = ["--host", target.url, "--app-login", "none", "-u", "2", "-r", "2"]
+    result = run_locust(*args, env=locust_env(), cwd=ROOT, until=arrived(target, 2))
     assert result.returncode == 3, result.stderr
     assert "Load test failed: 100.00 % of requests failed" in result.stderr

@@ -518,10 +518,8 @@ def test_script_is_not_used_up_by_rejected_calls(start):
 
 def test_script_delay_lets_a_client_time_out(start):
     standin = start(script={"traces": [{"delay": 3}]})
-    began = time.monotonic()
-    with pytest.raises((TimeoutError, urllib.error.URLError)):
+    with pytest.raises((TimeoutError, urllib.error.URLError)):  # no answer within 0.5 s
         call(address(standin, "traces"), timeout=0.5)
-    assert time.monotonic() - began < 2.5
     reply = call(address(standin, "traces"), timeout=2)
     assert reply.status == 200, "other calls are answered meanwhile, with derived data"
     assert len(reply.json()["traces"]) == 20

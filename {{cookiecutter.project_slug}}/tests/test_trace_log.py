@@ -13,8 +13,10 @@ import pytest
 from tests.conftest import (
     API_KEY,
     ROOT,
+    RUN_DIR,
     SCENARIO,
     SHORT,
+    arrived,
     free_port,
     http_get,
     locust_command,
@@ -22,6 +24,7 @@ from tests.conftest import (
     run_locust,
     run_master_and_workers,
     run_scenario,
+    scenario_done,
     wait_until,
 )
 
@@ -29,12 +32,17 @@ SUMMARY = re.compile(
     r"Tideways: (\d+) requests sent, (\d+) traced \(([\d.]+) %, asked ([\d.]+) %\), "
     r"X-Tideways-Ref (?:is (\S+)|starts with (\S+)-), traces: (.+), trace log: (.+)"
 )
-SLOW = ROOT / "tests" / "locustfiles" / "slow.py"
+HELD = ROOT / "tests" / "locustfiles" / "held.py"
 PROJECT = "acme/shop"
 
 
 def read_log(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def whole_lines(path) -> list[str]:
+    """The lines of a log that is still written, but for a last one not yet whole."""
+    return path.read_text(encoding="utf-8").split("\n")[:-1]
 
 
 RECORD_FIELDS = {"time", "name", "method", "path", "status", "response_time_ms", "ref", "answered", "worker", "link"}
@@ -208,6 +216,7 @@ def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_targe
         locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
         [],
         locust_env(OTHER_ORIGIN=other.url),
+        until=scenario_done(other, times=3),
     )
     assert result.returncode == 0, result.stderr
     records = read_log(log)
@@ -224,12 +233,12 @@ def test_sigterm_midway_keeps_every_record_reported(start_target, tmp_path):
         locust_command("-f", str(SCENARIO), "--headless", "--only-summary", "--host", target.url,
                        "--tideways-trace-rate", "50", "--tideways-trace-log", str(log), "-u", "3", "-r", "3",
                        "-t", "60s", "HttpScenario"),
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url), cwd=RUN_DIR,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_until(lambda: log.exists() and len(log.read_text().splitlines()) >= 50, timeout=30)
-        before = log.read_text().splitlines()
+        wait_until(lambda: log.exists() and len(whole_lines(log)) >= 50, timeout=30)
+        before = whole_lines(log)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     finally:
@@ -241,25 +250,26 @@ def test_sigterm_midway_keeps_every_record_reported(start_target, tmp_path):
     check_log_is_what_the_target_received(records, target)
 
 
-def cut_off_run(target, log: Path, run_file: Path, *args: str) -> subprocess.CompletedProcess:
-    """A run whose users are each in the middle of a slow traced request when it stops.
+def held(target, users: int):
+    """A condition: every one of ``users`` users has a request held by ``target``."""
 
-    The users start at once and each request takes 1.5 s, so the stop at 2 s comes half a
-    second after their second requests went out, far from the moment they send the next.
-    """
-    return run_locust(
-        "-f", str(SLOW), "--host", target.url, "--tideways-trace-rate", "100", "-u", "4", "-r", "100", "-t", "2s",
-        "--tideways-trace-log", str(log), *args,
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="1.5"),
-    )  # fmt: skip
+    def waiting() -> bool:
+        return sum(r["path"] == "/held?hold=1" for r in target.records()) >= users
+
+    waiting.__doc__ = f"{users} requests held"
+    return waiting
 
 
-def check_cut_off(target, log: Path, run_file: Path, result) -> list[dict]:
+def check_cut_off(target, log: Path, run_file: Path, result, users: int) -> list[dict]:
+    """Each user got ``/answered`` answered and was stopped in ``/held``: the log, the summary,
+    the run file and what the application received agree exactly."""
+    assert result.returncode == 0, result.stderr
     records = read_log(log)
     unanswered = [r for r in records if not r["answered"]]
-    assert unanswered, "the run stopped while requests were out"
-    assert all(r["status"] is None and r["path"].startswith("/slow?") and r["name"] == "/slow" for r in unanswered)
-    # The log, the summary, the run file and what the application received agree exactly.
+    assert len(unanswered) == users, "one request a user was out when the run stopped"
+    assert all(r["status"] is None and r["path"] == "/held?hold=1" and r["name"] == "/held" for r in unanswered)
+    answered = [r for r in records if r["answered"]]
+    assert len(answered) == users and all((r["path"], r["status"]) == ("/answered", 200) for r in answered)
     check_log_is_what_the_target_received(records, target)
     _sent, traced, *_ = summary_of(result.stderr).groups()
     assert int(traced) == len(records) == json.loads(run_file.read_text())["traced"]
@@ -267,29 +277,32 @@ def check_cut_off(target, log: Path, run_file: Path, result) -> list[dict]:
 
 
 @pytest.mark.locust_hooks
-@pytest.mark.parametrize("user_class", ["HttpSlow", "FastHttpSlow"])
+@pytest.mark.parametrize("user_class", ["HttpHeld", "FastHttpHeld"])
 def test_requests_out_when_the_run_time_ends_get_unanswered_records(start_target, tmp_path, user_class):
     target = start_target()
     log, run_file = tmp_path / "traces.jsonl", tmp_path / "run.json"
-    result = cut_off_run(target, log, run_file, user_class)
-    assert result.returncode == 0, result.stderr
-    check_cut_off(target, log, run_file, result)
+    result = run_locust(
+        "-f", str(HELD), "--host", target.url, "--tideways-trace-rate", "100", "-u", "4", "-r", "100",
+        "--tideways-trace-log", str(log), user_class,
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file)),
+        until=held(target, 4),
+    )  # fmt: skip
+    check_cut_off(target, log, run_file, result, users=4)
 
 
 def test_requests_out_on_workers_when_the_run_ends_reach_the_masters_log(start_target, tmp_path):
     target = start_target()
     log, run_file = tmp_path / "traces.jsonl", tmp_path / "run.json"
     result = run_master_and_workers(
-        SLOW,
+        HELD,
         ["--host", target.url, "--tideways-trace-rate", "100", "--tideways-trace-log", str(log),
-         "-u", "4", "-r", "100", "-t", "3s", "HttpSlow"],
-        # requests of 2 s: the stop at 3 s comes a second after the second ones went out
-        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), SLOW_SECONDS="2"),
+         "-u", "4", "-r", "100", "HttpHeld"],
+        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file)),
         [],
-        locust_env(SLOW_SECONDS="2"),
+        locust_env(),
+        until=held(target, 4),
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    records = check_cut_off(target, log, run_file, result)
+    records = check_cut_off(target, log, run_file, result, users=4)
     assert len({r["worker"] for r in records}) == 2
 
 
@@ -306,7 +319,8 @@ def test_requests_out_on_workers_when_the_run_ends_reach_the_masters_log(start_t
 def test_bad_new_options_stop_locust_before_any_request(flag, value, start_target):
     target = start_target()
     env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY)
-    result = run_locust("-f", str(SCENARIO), "--host", target.url, flag, value, *SHORT, "HttpScenario", env=env)
+    args = ["-f", str(SCENARIO), "--host", target.url, flag, value, *SHORT, "-t", "5s", "HttpScenario"]
+    result = run_locust(*args, env=env)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if flag in line]
     assert len(lines) == 1 and repr(value) in lines[0], result.stderr
@@ -331,10 +345,9 @@ def test_a_seed_traces_the_same_requests_again(start_target):
             "1",
             "-r",
             "1",
-            "-t",
-            "2s",
             "HttpScenario",
             env=env,
+            until=arrived(target, 150),
         )
         assert result.returncode == 0, result.stderr
         patterns.append([(r["path"], r["profiler"] is not None) for r in target.records()][:150])
@@ -350,7 +363,7 @@ def test_web_ui_shows_the_tideways_figures_live(start_target):
     process = subprocess.Popen(
         locust_command("-f", str(SCENARIO), "--host", target.url, "--web-host", "127.0.0.1", "--web-port", str(port),
                        "--autostart", "-u", "2", "-r", "2", "--tideways-trace-rate", "100", "HttpScenario"),
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url), cwd=RUN_DIR,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
