@@ -1,9 +1,9 @@
-# The two commands of the quick start, `make demo` and `make test`, and `make bench`.
+# The two commands of the quick start, `make demo` and `make test`; `make flake` and `make bench`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean rsync chromium bench
+.PHONY: demo test flake lint clean rsync chromium bench
 
 $(BIN)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ demo: $(BIN)/installed  ## bake a project, load a local target, show what was tr
 
 test: $(BIN)/installed node_modules/installed rsync chromium  ## every test: the template's and each baked project's own
 	$(BIN)/python -m pytest
+
+RUNS ?= 20
+flake: $(BIN)/installed  ## the baked tests that start Locust, RUNS times in a row, and each one's failures (FLAKE_ARGS= for more)
+	$(BIN)/python -m scripts.flake_check --runs $(RUNS) $(FLAKE_ARGS)
 
 $(BIN)/bench-installed: $(BIN)/installed bench/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
