@@ -97,10 +97,14 @@ def ensure_locust_venv(version: str, interpreter: str = sys.executable) -> Path:
     return _cached(LOCUST_VENVS / f"locust-{version}-py{python_line}", fingerprint, build)
 
 
+def project_env() -> dict[str, str]:
+    """The environment for a command in a baked project: no outer virtualenv, LOCUST_* or PYTEST_* variables."""
+    return {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV" and not k.startswith(("LOCUST_", "PYTEST_"))}
+
+
 def run_in_project(project: Path, *command: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run a command in a baked project, without the outer virtualenv or LOCUST_* variables."""
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV" and not k.startswith(("LOCUST_", "PYTEST_"))}
-    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, cwd=project, env=project_env(), capture_output=True, text=True, timeout=timeout)
 
 
 if __name__ == "__main__":

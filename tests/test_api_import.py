@@ -12,14 +12,19 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
+from scripts.baked_venv import project_env
 from scripts.demo import start, stop  # the baked helper servers, started and stopped as the demo does
 from tests.conftest import REPO, BakedProject, bake_ok
 
@@ -36,18 +41,59 @@ def generated(project: BakedProject) -> dict:
     return names
 
 
-def run_locust(project: BakedProject, python: Path, url: str, tmp_path: Path, users: int = 4) -> list[dict]:
-    """A short headless run of the baked users (every request traced); Locust's entries per endpoint."""
+# The baked project's: SIGUSR1 ends a run the way its run time would.
+STOP_WHEN_TOLD = "tests/locustfiles/stop_when_told.py"
+
+
+def logged(log: Path) -> list[dict]:
+    """The target's records so far; a last line it is still writing is left for later."""
+    return [json.loads(line) for line in log.read_text().split("\n")[:-1]] if log.exists() else []
+
+
+def run_locust(project: BakedProject, python: Path, url: str, log: Path, until, users: int = 4) -> list[dict]:
+    """A headless run of the baked users (every request traced), stopped once ``until(records)`` holds
+    for what the target logged; Locust's entries per endpoint."""
     (project.path / ".env").write_text(
         "LOCUST_TIDEWAYS_APIKEY=api-import-test-key\nLOCUST_TIDEWAYS_TRACE_RATE=100\nLOGIN_TOKEN=api-import-bearer\n"
     )
-    stats = tmp_path / "stats"
-    run = project.run(
-        str(python), "-m", "locust", "--headless", "--only-summary", "-u", str(users), "-r", str(users), "-t", "4s",
-        "--host", url, "--json-file", str(stats), "--tideways-run-file", "", timeout=120,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr[-4000:]
+    stats = log.with_name("stats")
+    command = [
+        str(python), "-m", "locust", "--headless", "--only-summary", "-f", f"locustfile.py,{STOP_WHEN_TOLD}",
+        "-u", str(users), "-r", str(users), "-t", "90s", "--host", url, "--json-file", str(stats),
+        "--tideways-run-file", "",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, cwd=project.path, env=project_env(), stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            deadline = time.monotonic() + 60
+            while process.poll() is None and time.monotonic() < deadline and not until(logged(log)):
+                time.sleep(0.05)
+            assert process.poll() is None, "locust ended before the run showed what the test waits for"
+            assert until(logged(log)), "not seen within 60 s: " + (until.__doc__ or "")
+            process.send_signal(signal.SIGUSR1)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=20)
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+    assert process.returncode == 0, stderr[-4000:]
     return [entry for entry in json.loads(stats.with_suffix(".json").read_text()) if entry["num_requests"]]
+
+
+def every_operation(operations: list[dict]):
+    """A condition on the target's records: a request of each of ``operations`` arrived."""
+    patterns = [
+        (o["method"], re.compile(re.sub(r"\\{[^}]*\\}", "[^/?]+", re.escape(o["name"])) + r"(\?.*)?"))
+        for o in operations
+    ]
+
+    def called(records: list[dict]) -> bool:
+        return all(any(r["method"] == m and p.fullmatch(r["path"]) for r in records) for m, p in patterns)
+
+    called.__doc__ = f"a request of each of {len(operations)} operations"
+    return called
 
 
 def openapi3_copy(project: BakedProject, tmp_path: Path) -> Path:
@@ -101,10 +147,10 @@ def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
     command = [sys.executable, str(TOOLS / "openapi_target.py"), "--spec", str(spec), "--log", str(log)]
     target, url = start(command, tmp_path, dict(os.environ))
     try:
-        entries = run_locust(project, baked_python, url, tmp_path)
+        entries = run_locust(project, baked_python, url, log, until=every_operation(kept))
     finally:
         stop(target)
-    received = [json.loads(line) for line in log.read_text().splitlines()]
+    received = logged(log)
     invalid = [r for r in received if not r["valid"]]
     assert received and not invalid, invalid[:3]
     called = {(e["method"], e["name"]) for e in entries}
@@ -137,11 +183,16 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
     log = tmp_path / "target.jsonl"
     target, url = start([sys.executable, str(project.path / "tests" / "target.py"), "--key", "api-import-test-key",
                          "--log", str(log)], tmp_path, dict(os.environ))  # fmt: skip
+
+    def whole_flow(records: list[dict]) -> bool:
+        """the recorded flow once"""
+        return len(records) >= len(flow)
+
     try:
-        run_locust(project, baked_python, url, tmp_path, users=1)
+        run_locust(project, baked_python, url, log, until=whole_flow, users=1)
     finally:
         stop(target)
-    received = [json.loads(line) for line in log.read_text().splitlines()]
+    received = logged(log)
     first = received[: len(flow)]
     assert [(r["method"], r["path"]) for r in first] == [(s["method"], s["path"]) for s in flow]
     assert all("cookie" not in r["headers"] and "authorization" not in r["headers"] for r in received)

@@ -110,7 +110,7 @@ def test_the_web_ui_tab_shows_the_run_and_opens_its_traces(bake, baked_python, b
 
 def test_the_html_report_shows_the_link_the_figures_and_the_chart(browser, tmp_path, capfd):
     reports = tmp_path / "reports"
-    assert demo.main(["--run-time", "5s", "--users", "5", "--trace-rate", "30", "--reports", str(reports)]) == 0
+    assert demo.main(["--run-time", "5s", "--users", "5", "--trace-rate", "100", "--reports", str(reports)]) == 0
     capfd.readouterr()
     data = json.loads((reports / "tideways-report.json").read_text())
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})

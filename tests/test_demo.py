@@ -11,7 +11,7 @@ from scripts import demo
 @pytest.mark.slow
 def test_demo_traces_links_and_reports(capfd, tmp_path):
     reports = tmp_path / "reports"
-    assert demo.main(["--run-time", "4s", "--users", "5", "--trace-rate", "50", "--reports", str(reports)]) == 0
+    assert demo.main(["--run-time", "4s", "--users", "5", "--trace-rate", "100", "--reports", str(reports)]) == 0
     out = capfd.readouterr().out
     summary = re.search(r"(\d+) requests sent, (\d+) traced .*?, (\d+) accepted, (\d+) rejected", out)
     assert summary, out

@@ -16,6 +16,8 @@ from tests.conftest import (
     RUN_DIR,
     SCENARIO,
     SHORT,
+    WORKERS,
+    all_of,
     arrived,
     free_port,
     http_get,
@@ -64,6 +66,18 @@ def check_log_against_target(log: list[dict], target) -> None:
         assert record["path"] == by_ref[record["ref"]]["path"]
         assert record["method"] == by_ref[record["ref"]]["method"]
         assert (record["status"], record["answered"]) == (200, True)
+
+
+def traced_by_processes(target, count: int):
+    """A condition: ``target`` accepted traced requests of ``count`` processes (request mode's
+    ``X-Tideways-Ref`` is RUN-PROCESS-NUMBER)."""
+
+    def enough() -> bool:
+        refs = [r["headers"].get("x-tideways-ref", "") for r in target.records() if r["verdict"] == "accepted"]
+        return len({ref.rsplit("-", 2)[-2] for ref in refs if ref.count("-") >= 2}) >= count
+
+    enough.__doc__ = f"traced requests of {count} processes"
+    return enough
 
 
 def traced_requests(target) -> list[tuple[str, str]]:
@@ -216,7 +230,7 @@ def test_distributed_run_logs_on_the_master_what_every_worker_traced(start_targe
         locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url),
         [],
         locust_env(OTHER_ORIGIN=other.url),
-        until=scenario_done(other, times=3),
+        until=all_of(scenario_done(other, times=3), traced_by_processes(target, WORKERS)),
     )
     assert result.returncode == 0, result.stderr
     records = read_log(log)
