@@ -267,7 +267,7 @@ def run_locust(
 def run_scenario(user_class: str, target: Target, other: Target, *args: str, key: str = API_KEY, until=None, **env):
     """A short run of ``tests/locustfiles/scenario.py``; ``other`` is the origin that must get no header.
 
-    It stops once every user went through the scenario, or when ``until()`` holds."""
+    It stops once the scenario went through three times, or when ``until()`` holds."""
     return run_locust(
         "-f",
         str(SCENARIO),
