@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from tideways_locust.links import TidewaysProject, parse_environment, parse_project
+from tideways_locust.links import TidewaysProject, parse_environment, parse_project, without_userinfo
 from tideways_locust.options import check_project, parse_ref_mode, parse_run_file
 
 
@@ -61,3 +61,19 @@ def test_the_run_file_may_go_into_a_folder_that_is_made_later(tmp_path):
     assert parse_run_file(str(tmp_path / "reports" / "run.json")) == str(tmp_path / "reports" / "run.json")
     with pytest.raises(argparse.ArgumentTypeError, match="folder exists or can be made"):
         parse_run_file(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("https://user:s3cret@shop.example.com:8443/base?x=1", "https://shop.example.com:8443/base?x=1"),
+        ("http://token@127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("https://a:b@c@shop.example.com", "https://shop.example.com"),
+        ("https://shop.example.com/@user/page", "https://shop.example.com/@user/page"),
+        ("https://shop.example.com", "https://shop.example.com"),
+        ("", ""),
+        (None, None),
+    ],
+)
+def test_a_host_is_shown_without_its_credentials(host, shown):
+    assert without_userinfo(host) == shown

@@ -116,7 +116,9 @@ def test_a_real_run_then_its_report_puts_locust_beside_tideways(start_target, st
     assert not [text for text in outputs if api.token in text]
 
 
-def a_run_file(folder: Path, project: str | None = PROJECT, minutes_ago: int = 3) -> Path:
+def a_run_file(
+    folder: Path, project: str | None = PROJECT, minutes_ago: int = 3, host: str = "https://staging.example.com"
+) -> Path:
     """A run file as the load test writes it, for runs that need no load."""
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
     start = end - timedelta(seconds=90)
@@ -127,7 +129,7 @@ def a_run_file(folder: Path, project: str | None = PROJECT, minutes_ago: int = 3
         "run_id": "20261129T020000-abcd",
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "host": "https://staging.example.com",
+        "host": host,
         "users": 10,
         "locust": "2.47.0",
         "tideways": {"project": project, "environment": "production", "ref_mode": "run", "traces_link": None},
@@ -275,6 +277,16 @@ def test_without_token_or_project_it_writes_the_client_side_and_says_how(tmp_pat
     data = written(tmp_path / "reports")
     assert data["server"] is None and data["client"]["total"]["requests"] == 100
     assert (data["links"]["traces"] is None) == (project is None)
+
+
+def test_a_host_with_credentials_in_an_older_run_file_is_reported_without_them(start_tideways_api, tmp_path):
+    api = start_tideways_api(PROJECT)
+    a_run_file(tmp_path, host="https://load-user:host-secret-5c1@staging.example.com/shop")
+    result = run_report(tmp_path, "--wait", "0", token=api.token, api_url=api.url)
+    assert result.returncode == 0, result.stderr
+    assert written(tmp_path / "reports")["run"]["host"] == "https://staging.example.com/shop"
+    shown = [(tmp_path / "reports" / name).read_text() for name in REPORT_FILES]
+    assert not any("host-secret-5c1" in text for text in [*shown, result.stdout, result.stderr])
 
 
 def test_a_token_from_dotenv_is_used_and_not_shown(start_tideways_api, tmp_path):

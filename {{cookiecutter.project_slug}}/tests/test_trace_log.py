@@ -401,3 +401,18 @@ def test_web_ui_shows_the_tideways_figures_live(start_target):
     assert figures["rate_asked"] == 100 and figures["requests"] >= figures["traced"] > 0
     assert '"extended_tabs"' in page and "Tideways" in page
     assert API_KEY not in page
+
+
+def test_credentials_in_the_host_never_reach_the_run_file_or_the_output(start_target, tmp_path):
+    target, other = start_target(), start_target()
+    run_file = tmp_path / "run.json"
+    host = target.url.replace("http://", "http://load-user:host-secret-5c1@")
+    result = run_locust(
+        "-f", str(SCENARIO), "--host", host, *SHORT, "--tideways-trace-rate", "100", "HttpScenario",
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url, LOCUST_TIDEWAYS_RUN_FILE=str(run_file)),
+        until=scenario_done(other, times=1),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(run_file.read_text())["host"] == target.url
+    assert "host-secret-5c1" not in run_file.read_text() + result.stdout + result.stderr
+    assert all(r["verdict"] == "accepted" for r in target.records()), "traced as with any host"

@@ -1,4 +1,4 @@
-"""Links from a run to its traces in the Tideways app.
+"""Links from a run to its traces in the Tideways app, and the host as a run shows it.
 
 Tideways stores ``X-Tideways-Ref`` as the trace's correlation id (custom
 variable ``tw.ref``) and lists the traces of one id at
@@ -11,10 +11,23 @@ from __future__ import annotations
 import argparse
 import re
 from typing import NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 APP_URL = "https://app.tideways.io"
 HOW_TO_LINK = "set --tideways-project ORGANIZATION/PROJECT (LOCUST_TIDEWAYS_PROJECT) for links to the traces"
+
+
+def without_userinfo(url: str | None) -> str | None:
+    """``url`` without a ``user:password@`` part: wherever a run writes or shows its host
+    (the run file, the report), the credentials of a ``--host`` never go with it."""
+    if not url or "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL Locust could have used: keep no part that may be a secret
+        return url.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._ -]{0,98}[A-Za-z0-9._-])?$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -19,6 +19,7 @@ from locust import __version__ as locust_version
 from locust.stats import StatsEntry, calculate_response_time_percentile
 
 from .compat import takes
+from .links import without_userinfo
 from .tracelog import TraceReport
 
 FORMAT = 1
@@ -137,7 +138,7 @@ class RunRecord:
             "run_id": figures["run_id"],
             "start": self.start.isoformat(timespec="seconds") if self.start else None,
             "end": self.end.isoformat(timespec="seconds") if self.end else None,
-            "host": environment.host or getattr(options, "host", None),
+            "host": without_userinfo(environment.host or getattr(options, "host", None)),
             "users": getattr(options, "num_users", None),
             "locust": locust_version,
             "tideways": {

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from ..links import APP_URL, HOW_TO_LINK, TidewaysProject
+from ..links import APP_URL, HOW_TO_LINK, TidewaysProject, without_userinfo
 from ..runrecord import MINUTE, minute_of
 from .api import TOKEN_VARIABLE, ApiError, RateLimitError, TidewaysApi
 
@@ -328,7 +328,7 @@ class Collector:
                 "start": run["start"],
                 "end": run["end"],
                 "window": self.window.as_dict(),
-                "host": run.get("host"),
+                "host": without_userinfo(run.get("host")),  # a run file written before it was left out
                 "users": run.get("users"),
                 "locust": run.get("locust"),
                 "project": str(self.project) if self.project else None,
