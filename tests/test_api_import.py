@@ -25,7 +25,7 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 
 from scripts.baked_venv import project_env
-from scripts.demo import start, stop  # the baked helper servers, started and stopped as the demo does
+from scripts.demo import load_target_module, start, stop  # the baked helper servers, as the demo runs them
 from tests.conftest import REPO, BakedProject, bake_ok
 
 DOCUMENTS = REPO / "tests" / "api_documents"
@@ -45,9 +45,9 @@ def generated(project: BakedProject) -> dict:
 STOP_WHEN_TOLD = "tests/locustfiles/stop_when_told.py"
 
 
-def logged(log: Path) -> list[dict]:
-    """The target's records so far; a last line it is still writing is left for later."""
-    return [json.loads(line) for line in log.read_text().split("\n")[:-1]] if log.exists() else []
+def logged(project: BakedProject, log: Path) -> list[dict]:
+    """The target's records, read with the baked target's ``read_log`` (whole lines only)."""
+    return load_target_module(project.path).read_log(log)
 
 
 def run_locust(project: BakedProject, python: Path, url: str, log: Path, until, users: int = 4) -> list[dict]:
@@ -62,14 +62,18 @@ def run_locust(project: BakedProject, python: Path, url: str, log: Path, until, 
         "-u", str(users), "-r", str(users), "-t", "90s", "--host", url, "--json-file", str(stats),
         "--tideways-run-file", "",
     ]  # fmt: skip
+    read_log = load_target_module(project.path).read_log
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, cwd=project.path, env=project_env(), stdout=subprocess.DEVNULL, stderr=err)
         try:
-            deadline = time.monotonic() + 60
-            while process.poll() is None and time.monotonic() < deadline and not until(logged(log)):
+            deadline, seen = time.monotonic() + 60, False
+            while process.poll() is None and time.monotonic() < deadline:
+                seen = until(read_log(log))
+                if seen:
+                    break
                 time.sleep(0.05)
             assert process.poll() is None, "locust ended before the run showed what the test waits for"
-            assert until(logged(log)), "not seen within 60 s: " + (until.__doc__ or "")
+            assert seen, "not seen within 60 s: " + (until.__doc__ or "")
             process.send_signal(signal.SIGUSR1)
             process.wait(timeout=60)
         finally:
@@ -150,7 +154,7 @@ def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
         entries = run_locust(project, baked_python, url, log, until=every_operation(kept))
     finally:
         stop(target)
-    received = logged(log)
+    received = logged(project, log)
     invalid = [r for r in received if not r["valid"]]
     assert received and not invalid, invalid[:3]
     called = {(e["method"], e["name"]) for e in entries}
@@ -192,7 +196,7 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
         run_locust(project, baked_python, url, log, until=whole_flow, users=1)
     finally:
         stop(target)
-    received = logged(log)
+    received = logged(project, log)
     first = received[: len(flow)]
     assert [(r["method"], r["path"]) for r in first] == [(s["method"], s["path"]) for s in flow]
     assert all("cookie" not in r["headers"] and "authorization" not in r["headers"] for r in received)

@@ -210,10 +210,11 @@ def told_to_stop(args: tuple[str, ...] | list[str]) -> list[str]:
     return [*args, "-t", f"{RUN_TIMEOUT}s"]
 
 
-def stop_when(process: subprocess.Popen, until) -> None:
+def stop_when(process: subprocess.Popen, until, err) -> None:
     """Poll ``until()`` while ``process`` runs; when it holds, stop the run as its run time would.
 
-    Raises when the run ends first or the condition does not hold within ``UNTIL_TIMEOUT``."""
+    Raises, with the end of the process's output ``err`` (a file), when the run ends first or
+    the condition does not hold within ``UNTIL_TIMEOUT``."""
     deadline = time.monotonic() + UNTIL_TIMEOUT
     while process.poll() is None and time.monotonic() < deadline:
         if until():
@@ -225,7 +226,7 @@ def stop_when(process: subprocess.Popen, until) -> None:
         process.kill()
     process.wait(timeout=20)
     when = "before" if ended else f"within {UNTIL_TIMEOUT} s,"
-    raise AssertionError(f"locust ended {when} the run showed {until.__doc__ or until}")
+    raise AssertionError(f"locust ended {when} the run showed {until.__doc__ or until}\n{_output(err)[-3000:]}")
 
 
 def _output(file) -> str:
@@ -244,10 +245,8 @@ def run_process(command: list[str], env: dict[str, str], cwd: Path = RUN_DIR, un
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
         try:
-            stop_when(process, until)
+            stop_when(process, until, err)
             process.wait(timeout=RUN_TIMEOUT)
-        except AssertionError as problem:
-            raise AssertionError(f"{problem}\n{_output(err)[-3000:]}") from None
         finally:
             if process.poll() is None:
                 process.kill()
@@ -283,12 +282,7 @@ def run_scenario(user_class: str, target: Target, other: Target, *args: str, key
 
 def scenario_done(other: Target, times: int):
     """A condition: the scenario's last request, to the other origin, arrived ``times`` times."""
-
-    def done() -> bool:
-        return sum(r["path"] == "/elsewhere-explicit" for r in other.records()) >= times
-
-    done.__doc__ = f"the scenario's last request {times} times"
-    return done
+    return arrived(other, times, lambda record: record["path"] == "/elsewhere-explicit", "scenario ends")
 
 
 def all_of(*conditions):
@@ -301,13 +295,13 @@ def all_of(*conditions):
     return every
 
 
-def arrived(target: Target, count: int, matching=lambda record: True):
-    """A condition: ``target`` received at least ``count`` requests ``matching``."""
+def arrived(target: Target, count: int, matching=lambda record: True, what: str = "requests"):
+    """A condition: ``target`` received at least ``count`` requests ``matching`` (``what`` they are)."""
 
     def enough() -> bool:
         return sum(1 for record in target.records() if matching(record)) >= count
 
-    enough.__doc__ = f"{count} requests at {target.url}"
+    enough.__doc__ = f"{count} {what} at {target.url}"
     return enough
 
 
@@ -318,9 +312,9 @@ def run_master_and_workers(
 
     With ``until``, the master is stopped once ``until()`` holds, as its run time would stop it."""
     port = free_port()
-    master_args = (
-        told_to_stop(["-f", str(locustfile), *master_args]) if until else ["-f", str(locustfile), *master_args]
-    )
+    master_args = ["-f", str(locustfile), *master_args]
+    if until is not None:
+        master_args = told_to_stop(master_args)
     with tempfile.TemporaryFile() as err:
         master = subprocess.Popen(
             locust_command(
@@ -357,10 +351,7 @@ def run_master_and_workers(
         ]
         try:
             if until is not None:
-                try:
-                    stop_when(master, until)
-                except AssertionError as problem:
-                    raise AssertionError(f"{problem}\n{_output(err)[-3000:]}") from None
+                stop_when(master, until, err)
             master.wait(timeout=RUN_TIMEOUT)
         finally:
             for process in [master, *workers]:

@@ -76,11 +76,15 @@ def summarize(records: list[dict]) -> dict[str, int]:
     }
 
 
-def read_log(path) -> list[dict]:
-    """The records of a JSON Lines log that may still be written: a line counts once it is whole."""
+def whole_lines(path) -> list[str]:
+    """The lines of a log that may still be written: a line counts once it is whole."""
     with open(path, encoding="utf-8") as log:
-        whole = log.read().split("\n")[:-1]
-    return [json.loads(line) for line in whole if line.strip()]
+        return log.read().split("\n")[:-1]
+
+
+def read_log(path) -> list[dict]:
+    """The records of a JSON Lines log that may still be written."""
+    return [json.loads(line) for line in whole_lines(path) if line.strip()]
 
 
 LOGIN_FORMS = {

@@ -136,10 +136,14 @@ def run_the_project(project: Path, target, *args: str, env: dict[str, str]):
     With the project's login (``app-login`` in locust.conf), the target has the accounts
     and the run brings them: made up here, never the team's."""
     login = project_setting("app-login", project)
-    answered = arrived(target, 3, lambda record: not record["path"].startswith(("/login", "/api/login")))
+
+    def is_page(record: dict) -> bool:  # a request of the users' tasks, not of their login
+        return not record["path"].startswith(("/login", "/api/login"))
+
+    answered = arrived(target, 3, is_page, "pages")
     result = run_locust("--host", target.url, *SHORT, *args, env={**LOGIN_ENV, **env}, cwd=project, until=answered)
     assert result.returncode == 0, result.stderr[-3000:]
-    pages = [r for r in target.records() if not r["path"].startswith(("/login", "/api/login"))]
+    pages = [r for r in target.records() if is_page(r)]
     if login not in ("", "none"):
         assert all(r["account"] for r in pages), f"every page loaded logged in (app-login = {login})"
     assert not any(secret in result.stdout + result.stderr for secret in SECRETS)

@@ -16,6 +16,7 @@ from tests.conftest import (
     LOGIN_TARGET,
     ROOT,
     SECRETS,
+    arrived,
     free_port,
     locust_env,
     run_locust,
@@ -49,6 +50,10 @@ def private(records: list[dict]) -> list[dict]:
     return [r for r in records if r["private"]]
 
 
+def is_token_login(record: dict) -> bool:
+    return record["path"] == "/api/login"
+
+
 def logged_in_as(target, accounts: set[str]):
     """A condition: a private page was loaded logged in as each of ``accounts``."""
 
@@ -57,16 +62,6 @@ def logged_in_as(target, accounts: set[str]):
 
     seen.__doc__ = f"a private page loaded as each of {sorted(accounts)}"
     return seen
-
-
-def logins_at(target, path: str, count: int):
-    """A condition: ``count`` logins at ``path``."""
-
-    def enough() -> bool:
-        return sum(r["path"] == path for r in target.records()) >= count
-
-    enough.__doc__ = f"{count} logins at {path}"
-    return enough
 
 
 # The two marked locust_hooks run against every supported Locust: a form and a token, both clients.
@@ -103,11 +98,12 @@ def test_every_private_page_is_loaded_logged_in_with_an_account_a_user(start_tar
 def test_an_expiring_token_is_renewed_before_it_expires(start_target):
     # Renewed at 0.8 of its 4 s: a request sent just before that has 0.8 s to arrive.
     target = start_target(API_KEY, *LOGIN_TARGET, "--token-ttl", "4")
-    result = login_run(target, FLOWS["token"], "HttpLoginUser", until=logins_at(target, "/api/login", 3 * 2))
+    renewed = arrived(target, 3 * 2, is_token_login, "token logins")
+    result = login_run(target, FLOWS["token"], "HttpLoginUser", until=renewed)
     assert result.returncode == 0, result.stderr[-3000:]
     records = target.records()
     assert all(r["account"] for r in private(records)), "no request with an expired token"
-    logins = [r["time"] for r in records if r["path"] == "/api/login"]
+    logins = [r["time"] for r in records if is_token_login(r)]
     assert max(logins) - min(logins) >= 0.8 * 4, "the second logins renewed the tokens, 3.2 s after the first"
 
 
@@ -118,13 +114,13 @@ def test_a_token_that_expired_unannounced_is_renewed_after_its_401(start_target)
         """a 401, then a private page loaded with a token got after it"""
         records = target.records()
         refused = [r["time"] for r in private(records) if r["account"] is None]
-        renewed = [r["time"] for r in records if r["path"] == "/api/login" and refused and r["time"] > min(refused)]
+        renewed = [r["time"] for r in records if is_token_login(r) and refused and r["time"] > min(refused)]
         return bool(renewed) and any(r["account"] and r["time"] > min(renewed) for r in private(records))
 
     result = login_run(target, FLOWS["token"], "FastHttpLoginUser", until=renewed_after_a_401)
     records = target.records()
     refused = [r for r in private(records) if r["account"] is None]
-    logins = sum(r["path"] == "/api/login" for r in records)
+    logins = sum(map(is_token_login, records))
     assert refused and logins > 3, "the tokens expired unannounced, and users logged in again"
     # A user's 401 renews its token before its next request: one 401 a login at most.
     assert len(refused) <= logins, (len(refused), logins)

@@ -29,6 +29,7 @@ from tests.conftest import (
     scenario_done,
     wait_until,
 )
+from tests.target import whole_lines
 
 SUMMARY = re.compile(
     r"Tideways: (\d+) requests sent, (\d+) traced \(([\d.]+) %, asked ([\d.]+) %\), "
@@ -40,11 +41,6 @@ PROJECT = "acme/shop"
 
 def read_log(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def whole_lines(path) -> list[str]:
-    """The lines of a log that is still written, but for a last one not yet whole."""
-    return path.read_text(encoding="utf-8").split("\n")[:-1]
 
 
 RECORD_FIELDS = {"time", "name", "method", "path", "status", "response_time_ms", "ref", "answered", "worker", "link"}
@@ -266,12 +262,7 @@ def test_sigterm_midway_keeps_every_record_reported(start_target, tmp_path):
 
 def held(target, users: int):
     """A condition: every one of ``users`` users has a request held by ``target``."""
-
-    def waiting() -> bool:
-        return sum(r["path"] == "/held?hold=1" for r in target.records()) >= users
-
-    waiting.__doc__ = f"{users} requests held"
-    return waiting
+    return arrived(target, users, lambda record: record["path"] == "/held?hold=1", "requests held")
 
 
 def check_cut_off(target, log: Path, run_file: Path, result, users: int) -> list[dict]:
