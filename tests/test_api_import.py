@@ -14,19 +14,16 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from scripts.baked_venv import project_env
 from scripts.demo import load_target_module, start, stop  # the baked helper servers, as the demo runs them
 from tests.conftest import REPO, BakedProject, bake_ok
+from tests.locust_runs import run_locust
 
 DOCUMENTS = REPO / "tests" / "api_documents"
 TOOLS = REPO / "tests" / "tools"
@@ -41,48 +38,29 @@ def generated(project: BakedProject) -> dict:
     return names
 
 
-# The baked project's: SIGUSR1 ends a run the way its run time would.
-STOP_WHEN_TOLD = "tests/locustfiles/stop_when_told.py"
-
-
 def logged(project: BakedProject, log: Path) -> list[dict]:
     """The target's records, read with the baked target's ``read_log`` (whole lines only)."""
     return load_target_module(project.path).read_log(log)
 
 
-def run_locust(project: BakedProject, python: Path, url: str, log: Path, until, users: int = 4) -> list[dict]:
+def run_users(project: BakedProject, python: Path, url: str, log: Path, until, users: int = 4) -> list[dict]:
     """A headless run of the baked users (every request traced), stopped once ``until(records)`` holds
     for what the target logged; Locust's entries per endpoint."""
     (project.path / ".env").write_text(
         "LOCUST_TIDEWAYS_APIKEY=api-import-test-key\nLOCUST_TIDEWAYS_TRACE_RATE=100\nLOGIN_TOKEN=api-import-bearer\n"
     )
     stats = log.with_name("stats")
-    command = [
-        str(python), "-m", "locust", "--headless", "--only-summary", "-f", f"locustfile.py,{STOP_WHEN_TOLD}",
-        "-u", str(users), "-r", str(users), "-t", "90s", "--host", url, "--json-file", str(stats),
-        "--tideways-run-file", "",
-    ]  # fmt: skip
     read_log = load_target_module(project.path).read_log
-    with tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, cwd=project.path, env=project_env(), stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            deadline, seen = time.monotonic() + 60, False
-            while process.poll() is None and time.monotonic() < deadline:
-                seen = until(read_log(log))
-                if seen:
-                    break
-                time.sleep(0.05)
-            assert process.poll() is None, "locust ended before the run showed what the test waits for"
-            assert seen, "not seen within 60 s: " + (until.__doc__ or "")
-            process.send_signal(signal.SIGUSR1)
-            process.wait(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=20)
-            err.seek(0)
-            stderr = err.read().decode("utf-8", "replace")
-    assert process.returncode == 0, stderr[-4000:]
+
+    def seen() -> bool:
+        return until(read_log(log))
+
+    seen.__doc__ = until.__doc__
+    run = run_locust(
+        project.path, python, "locustfile.py", "-u", str(users), "-r", str(users), "--host", url,
+        "--json-file", str(stats), until=seen,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-4000:]
     return [entry for entry in json.loads(stats.with_suffix(".json").read_text()) if entry["num_requests"]]
 
 
@@ -151,7 +129,7 @@ def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
     command = [sys.executable, str(TOOLS / "openapi_target.py"), "--spec", str(spec), "--log", str(log)]
     target, url = start(command, tmp_path, dict(os.environ))
     try:
-        entries = run_locust(project, baked_python, url, log, until=every_operation(kept))
+        entries = run_users(project, baked_python, url, log, until=every_operation(kept))
     finally:
         stop(target)
     received = logged(project, log)
@@ -193,7 +171,7 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
         return len(records) >= len(flow)
 
     try:
-        run_locust(project, baked_python, url, log, until=whole_flow, users=1)
+        run_users(project, baked_python, url, log, until=whole_flow, users=1)
     finally:
         stop(target)
     received = logged(project, log)

@@ -4,6 +4,7 @@ When Locust stops, the master (or the only process) compares the run with
 the limits below and sets the exit code:
 
     0  within the limits (failed requests under --max-fail-percent do not fail it)
+    1  every login failed (``tideways_locust.logins``), whatever the limits say
     2  Locust itself failed: a bad option, or an unhandled error in a task
     3  a limit was exceeded, or no request was made; one log line says which
 
@@ -75,7 +76,10 @@ def _judge_the_run(environment, **_kwargs) -> None:
     if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
         return
     found = breaches(environment.stats.total, environment.parsed_options)
-    if found:
+    if found and environment.process_exit_code:
+        # The run failed already, for a reason of its own (every login failed: 1): that code stays.
+        logger.error("Load test failed: %s (exit code %d)", "; ".join(found), environment.process_exit_code)
+    elif found:
         logger.error("Load test failed: %s (exit code %d)", "; ".join(found), EXIT_THRESHOLD_EXCEEDED)
         environment.process_exit_code = EXIT_THRESHOLD_EXCEEDED
     elif environment.process_exit_code is None and not log.unhandled_greenlet_exception:

@@ -15,12 +15,16 @@ and writes one JSON line per request to the log. This module does not import
                            [--accounts alice:pw1,bob:pw2 [--token-ttl 60] [--bearer TOKEN]]
 
 With ``--accounts`` it also has logins, as a PHP application does: ``GET /login``, a
-form with a CSRF token in a session cookie (``?style=laravel`` names the fields as
-Laravel does, ``?style=nocsrf`` leaves the token out), ``POST /login`` (a redirect to
-``/private/account`` when the login worked), ``POST /api/login`` (JSON credentials, a
-token that expires after ``--token-ttl`` seconds), and HTTP basic. Paths under
-``/private`` answer 401 to a request without a valid session, token or basic login;
-each record names the account a request was logged in as.
+form with a CSRF token in a session cookie (``?style=`` picks one of ``LOGIN_FORMS``:
+Symfony's and Laravel's field names, no token, a shop's form with a token of its own
+name and the fields a browser sends, a form that posts to ``/session``, one whose login
+lands on ``/login?page=account``), ``POST /login`` (a redirect to ``/private/account``
+when the login worked, else the form again with an error), ``POST /api/login`` (JSON
+credentials, a token that expires after ``--token-ttl`` seconds), and HTTP basic. Paths
+under ``/private`` answer a request without a valid session, token or basic login with a
+401 (``--logged-out`` also: a redirect to the login page, or a 200 page without a form);
+``POST /_control/drop-sessions`` ends every session at once. Each record names the
+account a request was logged in as.
 
 It prints ``listening on http://127.0.0.1:PORT`` first and, when stopped with
 SIGTERM or Ctrl-C, a summary line.
@@ -87,11 +91,26 @@ def read_log(path) -> list[dict]:
     return [json.loads(line) for line in whole_lines(path) if line.strip()]
 
 
+# style -> username field, password field, token field (None: no token), the form's action.
 LOGIN_FORMS = {
-    "symfony": ("_username", "_password", "_csrf_token"),
-    "laravel": ("email", "password", "_token"),
-    "nocsrf": ("_username", "_password", None),
+    "symfony": ("_username", "_password", "_csrf_token", "/login"),
+    "laravel": ("email", "password", "_token", "/login"),
+    "nocsrf": ("_username", "_password", None, "/login"),
+    # What a browser sends: a token of its own name, an email, a checked and an unchecked
+    # checkbox, a select, the submit button's value; an empty action: the page's own URL.
+    "shop": ("login[email]", "login[password]", "form_key", ""),
+    "elsewhere": ("user", "pass", "token", "/session"),  # posts to another path than the page's
+    "query": ("_username", "_password", "_csrf_token", "/login?style=query"),  # lands on /login?page=account
 }
+# The shop form's other fields, as a browser submits them: checked, selected, clicked, empty.
+SHOP_FIELDS = {"remember": "1", "lang": "de", "send": "login", "coupon": ""}
+SHOP_EXTRAS = (
+    '<input name="coupon"><input type="checkbox" name="remember" value="1" checked>'
+    '<input type="checkbox" name="newsletter" value="1"><input name="legacy" value="x" disabled>'
+    '<select name="lang"><option value="en">English</option><option value="de" selected>Deutsch</option></select>'
+    '<button type="button" name="show" value="1">Show</button><button type="submit" name="send" value="login">'
+    "Log in</button>"
+)
 
 
 class Logins:
@@ -100,7 +119,7 @@ class Logins:
     def __init__(self, accounts: dict[str, str], token_ttl: float, bearer: str, tell_expiry: bool = True) -> None:
         self.accounts, self.token_ttl, self.bearer = accounts, token_ttl, bearer
         self.tell_expiry = tell_expiry
-        self.sessions: dict[str, dict] = {}  # session id -> {"csrf": ..., "account": ...}
+        self.sessions: dict[str, dict] = {}  # session id -> {"csrf": ..., "account": ..., "style": ...}
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (account, expiry)
         self.lock = threading.Lock()
 
@@ -122,29 +141,49 @@ class Logins:
         session = self.sessions.get(cookie or "")
         return session["account"] if session else None
 
-    def form(self, style: str) -> tuple[str, str]:
-        """The login page and its new session id."""
-        user, password, csrf = LOGIN_FORMS.get(style, LOGIN_FORMS["symfony"])
-        session, token = os.urandom(8).hex(), os.urandom(8).hex()
+    def drop_sessions(self) -> None:
+        """Every session ends at once, as when the application restarts."""
         with self.lock:
-            self.sessions[session] = {"csrf": token, "account": None, "style": style}
+            self.sessions.clear()
+
+    def form(self, style: str, session_id: str | None, error: bool = False) -> tuple[str, str | None]:
+        """The login page, and a new session id when the request had none."""
+        style = style if style in LOGIN_FORMS else "symfony"
+        user, password, csrf, action = LOGIN_FORMS[style]
+        token = os.urandom(8).hex()
+        with self.lock:
+            session = self.sessions.get(session_id or "")
+            new = None
+            if session is None:
+                new = os.urandom(8).hex()
+                session = self.sessions[new] = {"account": None}
+            session.update(csrf=token, style=style)
         hidden = f'<input type="hidden" name="{csrf}" value="{token}">' if csrf else ""
+        if style == "shop":
+            fields = f'{hidden}<input type="email" name="{user}"><input type="password" name="{password}">{SHOP_EXTRAS}'
+            before = '<form action="/search"><input name="q"></form>'  # a form without a password comes first
+        else:
+            fields = f'{hidden}<input name="{user}"><input type="password" name="{password}"><button>Log in</button>'
+            before = ""
         page = (
-            f'<html><body><form method="post" action="/login">{hidden}'
-            f'<input name="{user}"><input type="password" name="{password}"><button>Log in</button>'
-            "</form></body></html>"
+            f"<html><body>{'<p>Wrong username or password</p>' if error else ''}{before}"
+            f'<form method="post" action="{action}">{fields}</form></body></html>'
         )
-        return page, session
+        return page, new
 
     def log_in(self, session_id: str | None, body: str) -> bool:
-        fields = dict(parse_qsl(body))
+        fields = dict(parse_qsl(body, keep_blank_values=True))
         with self.lock:
             session = self.sessions.get(session_id or "")
             if session is None:
                 return False
-            user, password, csrf = LOGIN_FORMS[session["style"]]
+            user, password, csrf, _action = LOGIN_FORMS[session["style"]]
             if csrf and fields.get(csrf) != session["csrf"]:
                 return False
+            if session["style"] == "shop":
+                sent_as_a_browser = {name: fields.get(name) for name in SHOP_FIELDS} == SHOP_FIELDS
+                if not sent_as_a_browser or {"newsletter", "legacy", "show"} & fields.keys():
+                    return False
             name = fields.get(user, "")
             if self.accounts.get(name) != fields.get(password):
                 return False
@@ -170,9 +209,17 @@ class Target(ThreadingHTTPServer):
     request_queue_size = 128  # many users connect at once; the default 5 drops their SYNs
 
     def __init__(
-        self, port: int, api_key: str, log_path: str, work_ms: int = 0, logins: Logins | None = None, status: int = 0
+        self,
+        port: int,
+        api_key: str,
+        log_path: str,
+        work_ms: int = 0,
+        logins: Logins | None = None,
+        status: int = 0,
+        logged_out: str = "401",
     ) -> None:
         super().__init__(("127.0.0.1", port), Handler)
+        self.logged_out = logged_out  # how a page that needs a login answers without one
         self.api_key = api_key
         self.status = status  # every answer's status when set: an application that is down
         self.logins = logins
@@ -227,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
         self.server.record(
             {
                 "account": account,
-                "private": path.startswith("/private"),
+                "private": path.startswith("/private") or (path == "/login" and "page=account" in self.path),
                 "time": started,
                 "duration_ms": round((time.time() - started + sleep) * 1000, 3),
                 "method": self.command,
@@ -252,7 +299,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(int(code))
             self.send_header("Location", location)
         elif path.startswith("/private") and logins and account is None:
-            self.send_response(401)
+            self.send_logged_out()
+            return
+        elif path == "/private/forbidden":  # refused to every account, as a page of another role
+            self.send_response(403)
         else:
             self.send_response(200)
         self.send_header("Content-Type", kind)
@@ -261,34 +311,61 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def send_logged_out(self) -> None:
+        """A page that needs a login, asked without one: as the application was told to answer."""
+        how = self.server.logged_out
+        status, body, headers = 401, b'{"error": "login required"}', {"Content-Type": "application/json"}
+        if how == "redirect":
+            status, body, headers = 302, b"", {"Location": "/login", "Content-Type": "text/html"}
+        elif how == "page":  # a page that says so, with no form and a 200, as some applications answer
+            status, body, headers = 200, b"<html><body>Login required</body></html>", {"Content-Type": "text/html"}
+        self.send_answer(status, body, headers)
+
+    def send_answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def login_route(self, logins: Logins, path: str, query: dict, session_id: str | None, received: str) -> bool:
         """Answer a login request; False for any other."""
-        headers: dict[str, str] = {}
-        if path == "/login" and self.command == "GET":
-            page, session = logins.form(query.get("style", ["symfony"])[0])
-            status, body, kind = 200, page.encode(), "text/html"
-            headers["Set-Cookie"] = f"SID={session}; Path=/; HttpOnly"
-        elif path == "/login" and self.command == "POST":
-            if logins.log_in(session_id, received):
-                status, body, kind = 302, b"", "text/html"
-                headers["Location"] = "/private/account"
+        html = {"Content-Type": "text/html"}
+        style = query.get("style", ["symfony"])[0]
+        if path == "/login" and self.command == "GET" and query.get("page") == ["account"]:
+            account = logins.account_of(self.headers, session_id)
+            if account is None:
+                self.send_logged_out()
             else:
-                status, body, kind = 200, b"<html><body>Wrong username or password</body></html>", "text/html"
+                self.send_answer(200, json.dumps({"account": account}).encode(), {"Content-Type": "application/json"})
+        elif path == "/login" and self.command == "GET":
+            page, new_session = logins.form(style, session_id, error=query.get("error") == ["1"])
+            cookie = {"Set-Cookie": f"SID={new_session}; Path=/; HttpOnly"} if new_session else {}
+            self.send_answer(200, page.encode(), {**html, **cookie})
+        elif path in ("/login", "/session") and self.command == "POST":
+            style = (logins.sessions.get(session_id or "") or {}).get("style", "symfony")
+            if logins.log_in(session_id, received):
+                landing = "/login?style=query&page=account" if style == "query" else "/private/account"
+                self.send_answer(302, b"", {**html, "Location": landing})
+            elif style in ("shop", "elsewhere"):  # the form again, with an error, at the path posted to
+                self.send_answer(200, logins.form(style, session_id, error=True)[0].encode(), html)
+            else:  # back to the login page, which says what went wrong
+                self.send_answer(302, b"", {**html, "Location": f"/login?style={style}&error=1"})
+        elif path == "/_control/drop-sessions" and self.command == "POST":
+            logins.drop_sessions()
+            self.send_answer(204, b"", {})
         elif path == "/api/login" and self.command == "POST":
             token = logins.token(received)
             answer = {"token": token, "expires_in": logins.token_ttl} if token else {"error": "bad credentials"}
             if token and not logins.tell_expiry:
                 del answer["expires_in"]
-            status, body, kind = (200 if token else 401), json.dumps(answer).encode(), "application/json"
+            self.send_answer(
+                401 if not token else 200, json.dumps(answer).encode(), {"Content-Type": "application/json"}
+            )
         else:
             return False
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
         return True
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer  # noqa: N815 - stdlib names
@@ -314,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-ttl", type=float, default=60.0, help="seconds a token of POST /api/login lasts")
     parser.add_argument("--bearer", default="", help="a static bearer token the application takes")
     parser.add_argument("--no-expires-in", action="store_true", help="a token's answer does not say when it expires")
+    parser.add_argument(
+        "--logged-out",
+        choices=("401", "redirect", "page"),
+        default="401",
+        help="how /private answers without a login: 401, a redirect to /login, or a 200 page without a form",
+    )
     args = parser.parse_args(argv)
     if not args.key:
         parser.error("give the API key with --key or LOCUST_TIDEWAYS_APIKEY")
@@ -324,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     logins = Logins(accounts, args.token_ttl, args.bearer, not args.no_expires_in) if accounts or args.bearer else None
     if args.status and not 200 <= args.status <= 599:
         parser.error(f"--status {args.status!r} is not allowed: give an HTTP status from 200 to 599")
-    target = Target(args.port, args.key, args.log, args.work_ms, logins, args.status)
+    target = Target(args.port, args.key, args.log, args.work_ms, logins, args.status, args.logged_out)
 
     def on_sigterm(*_) -> None:
         target.released.set()

@@ -6,6 +6,9 @@ session, token or basic login, and records the account of every request.
 
 from __future__ import annotations
 
+import time
+import urllib.request
+
 import pytest
 
 from tests.conftest import (
@@ -31,6 +34,9 @@ SHORT = ["-u", "3", "-r", "10", "--stop-timeout", "5"]
 FLOWS = {
     "form": ["--app-login", "form", "--app-login-page", "/login"],
     "form-laravel": ["--app-login", "form", "--app-login-page", "/login?style=laravel"],
+    "form-shop": ["--app-login", "form", "--app-login-page", "/login?style=shop"],
+    "form-elsewhere": ["--app-login", "form", "--app-login-page", "/login?style=elsewhere"],
+    "form-query": ["--app-login", "form", "--app-login-page", "/login?style=query"],
     "token": ["--app-login", "token", "--app-login-page", "/api/login"],
     "bearer": ["--app-login", "bearer"],
     "basic": ["--app-login", "basic"],
@@ -70,6 +76,10 @@ def logged_in_as(target, accounts: set[str]):
     [
         pytest.param("form", "HttpLoginUser", marks=pytest.mark.locust_hooks),
         ("form-laravel", "FastHttpLoginUser"),
+        ("form-shop", "HttpLoginUser"),
+        ("form-shop", "FastHttpLoginUser"),
+        ("form-elsewhere", "FastHttpLoginUser"),
+        ("form-query", "HttpLoginUser"),
         ("token", "HttpLoginUser"),
         pytest.param("token", "FastHttpLoginUser", marks=pytest.mark.locust_hooks),
         ("bearer", "HttpLoginUser"),
@@ -90,7 +100,11 @@ def test_every_private_page_is_loaded_logged_in_with_an_account_a_user(start_tar
     assert {r["account"] for r in pages} == expected, "one account a user"
     assert all(r["verdict"] == "accepted" for r in target.records() if r["profiler"]), "traced like any request"
     if flow.startswith("form"):
-        assert "login: GET /login" in result.stderr and "login: POST /login" in result.stderr, "named apart"
+        posted = "/session" if flow == "form-elsewhere" else "/login"
+        assert "login: GET /login" in result.stderr and f"login: POST {posted}" in result.stderr, "named apart"
+    kind = flow.split("-")[0]
+    counted = f"logins: {len(expected)} users logged in ({kind}) with {len(expected)} accounts, 0 re-logins, 0 failed"
+    assert counted in result.stderr if kind != "bearer" else "with 1 account, 0 re-logins" in result.stderr
     shown = result.stdout + result.stderr + (tmp_path / "report.html").read_text()
     assert not any(secret in shown for secret in SECRETS)
 
@@ -117,14 +131,17 @@ def test_a_token_that_expired_unannounced_is_renewed_after_its_401(start_target)
         renewed = [r["time"] for r in records if is_token_login(r) and refused and r["time"] > min(refused)]
         return bool(renewed) and any(r["account"] and r["time"] > min(renewed) for r in private(records))
 
-    result = login_run(target, FLOWS["token"], "FastHttpLoginUser", until=renewed_after_a_401)
+    result = login_run(
+        target, FLOWS["token"], "FastHttpLoginUser", "--max-fail-percent", "0", until=renewed_after_a_401
+    )
     records = target.records()
     refused = [r for r in private(records) if r["account"] is None]
     logins = sum(map(is_token_login, records))
     assert refused and logins > 3, "the tokens expired unannounced, and users logged in again"
     # A user's 401 renews its token before its next request: one 401 a login at most.
     assert len(refused) <= logins, (len(refused), logins)
-    assert result.returncode == 1, "the 401s are failures in Locust's statistics"
+    assert result.returncode == 3 and "401" in result.stderr, "the 401s are failures in Locust's statistics"
+    assert "logins: 3 users logged in (token) with 3 accounts" in result.stderr
 
 
 @pytest.mark.locust_hooks  # the master hands out accounts with Locust's custom messages
@@ -150,13 +167,19 @@ def test_users_on_two_workers_take_distinct_accounts(start_target, tmp_path):
 @pytest.mark.parametrize(
     ("flow", "extra", "env", "reason"),
     [
-        ("form", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "still on /login after the login: wrong username or password"),
+        ("form", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "POST /login answered with the login form again: wrong"),
+        ("form-shop", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "POST /login?style=shop answered with the login form"),
+        ("form-elsewhere", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "POST /session answered with the login form again"),
+        ("form-query", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "POST /login?style=query answered with the login form"),
         (
             "form",
-            ["--app-login-page", "/login?style=nocsrf"],
+            ["--app-login-page", "/login?style=nocsrf", "--app-login-csrf-field", "_csrf_token"],
             {},
-            "no CSRF field (_csrf_token or _token) in the login form",
+            "no '_csrf_token' field in the login form on /login?style=nocsrf",
         ),
+        # These two land on a private page after the post: it is not what a task loads.
+        ("form", ["--app-login-success", "Log out"], {}, "'Log out' is not on the page after the login"),
+        ("form", ["--app-login-check", "/login?style=symfony"], {}, "the check page /login?style=symfony shows a"),
         ("token", ["--app-login-token-field", "access_token"], {}, "no 'access_token' field in the answer of"),
         ("token", [], {"LOGIN_ACCOUNTS": "alice,wrong"}, "the token endpoint answered 401"),
     ],
@@ -168,8 +191,11 @@ def test_when_every_login_fails_the_run_stops_early_with_one_line(start_target, 
     assert result.returncode == 1, result.stderr[-3000:]
     lines = [line for line in result.stderr.splitlines() if "every login failed" in line]
     assert len(lines) == 1 and f"the first because {reason}" in lines[0], result.stderr[-3000:]
-    assert private(target.records()) == [], "no private page was loaded"
+    landed = [r for r in private(target.records()) if r["path"] == "/private/account" and r["method"] == "GET"]
+    assert len(landed) == len(private(target.records())) <= 3, "no private page but where a login post landed"
     assert reason in result.stderr, "Locust's failures say why"
+    # Every login failed: exit 1, though the failed logins break --max-fail-percent (exit 3) too.
+    assert "over --max-fail-percent 1 (exit code 1)" in result.stderr
 
 
 def test_when_every_login_on_two_workers_fails_the_master_stops_the_run(start_target):
@@ -183,7 +209,7 @@ def test_when_every_login_on_two_workers_fails_the_master_stops_the_run(start_ta
     )  # fmt: skip
     assert RUN_TIME_ENDED not in result.stderr, "stopped by the logins, not by its run time"
     assert result.returncode == 1
-    assert "Tideways: every login failed (4 of 4), the first because still on /login" in result.stderr
+    assert "Tideways: every login failed (4 of 4), the first because POST /login answered with" in result.stderr
     assert private(target.records()) == []
 
 
@@ -248,3 +274,57 @@ def test_the_web_ui_page_shows_no_account():
     html = web_ui_page(LOGINS, *FLOWS["form"], env=env)
     assert "tideways_trace_rate" in html, "the page lists the custom options"
     assert not any(secret in html for secret in [*SECRETS, "alice", "LOGIN_ACCOUNTS"])
+
+
+def drop_sessions(target) -> None:
+    """End every session of the target at once, as an application restart does."""
+    urllib.request.urlopen(urllib.request.Request(f"{target.url}/_control/drop-sessions", method="POST"), timeout=5)
+
+
+def logged_in_again_after_a_drop(target, accounts: set[str]):
+    """A condition: once each account loaded a private page, the sessions are dropped; then it holds
+    when each account loaded a private page again, logged in anew."""
+    dropped: list[float] = []
+
+    def again() -> bool:
+        if not dropped:
+            if not logged_in_as(target, accounts)():
+                return False
+            dropped.append(time.time())
+            drop_sessions(target)
+        after = {r["account"] for r in private(target.records()) if r["time"] > dropped[0]}
+        return after >= accounts
+
+    again.__doc__ = f"a private page loaded as each of {sorted(accounts)} after their sessions were dropped"
+    return again
+
+
+@pytest.mark.parametrize(
+    ("logged_out", "user_class", "extra"),
+    [
+        ("401", "HttpLoginUser", []),
+        ("redirect", "FastHttpLoginUser", []),  # to the login page: its form tells
+        ("redirect", "HttpLoginUser", []),
+        # A 200 page without a form: only the success text, looked for every half second, tells.
+        ("page", "HttpLoginUser", ["--app-login-success", '"ok": true', "--app-login-check-every", "0.5"]),
+    ],
+)
+def test_users_log_in_again_when_the_application_drops_their_sessions(start_target, logged_out, user_class, extra):
+    target = start_target(API_KEY, *LOGIN_TARGET, "--logged-out", logged_out)
+    accounts = {"alice", "bob", "carol"}
+    result = login_run(target, FLOWS["form"], user_class, *extra, until=logged_in_again_after_a_drop(target, accounts))
+    counted = "logins: 3 users logged in (form) with 3 accounts, 3 re-logins, 0 failed"
+    assert counted in result.stderr, result.stderr[-3000:]
+    logins = [r for r in target.records() if r["path"] == "/login" and r["method"] == "POST"]
+    assert len(logins) == 6, "each user logged in twice: when it started, and once after the drop"
+
+
+def test_a_user_whose_logins_again_keep_failing_stops_with_the_reason(start_target):
+    target = start_target(API_KEY, *LOGIN_TARGET)
+    result = login_run(target, FLOWS["form"], "ForbiddenUser", "-t", "60s")
+    assert RUN_TIME_ENDED not in result.stderr, "stopped when every user had stopped"
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "every user stopped: 3 logged in, then their logins again failed, the first because an answer was 403 " \
+        "after 3 logins again in a row" in result.stderr  # fmt: skip
+    forbidden = [r for r in target.records() if r["path"] == "/private/forbidden"]
+    assert len(forbidden) == 3 * 4, "each user: its first login, then 3 more, each followed by one 403"

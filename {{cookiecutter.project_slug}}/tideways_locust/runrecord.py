@@ -20,6 +20,7 @@ from locust.stats import StatsEntry, calculate_response_time_percentile
 
 from .compat import takes
 from .links import without_userinfo
+from .logins import COUNTS as LOGINS
 from .tracelog import TraceReport
 
 FORMAT = 1
@@ -151,6 +152,7 @@ class RunRecord:
             "trace_rate": {"asked": figures["rate_asked"], "reached": figures["rate_reached"]},
             "requests": figures["requests"],
             "traced": figures["traced"],
+            "logins": LOGINS.as_dict(),
             "endpoints": [entry_figures(entry) for entry in sorted(self._entries(), key=_entry_key)],
             "total": entry_figures(stats.total),
             "minutes": self.minutes,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from locust.runners import WorkerRunner
 
 from .links import HOW_TO_LINK
+from .logins import COUNTS as LOGINS
 from .options import DEFAULT_TRACE_RATE, Settings
 
 logger = logging.getLogger("tideways_locust")
@@ -136,6 +137,7 @@ class TraceReport:
             "ref_mode": settings.ref_mode if settings else "",
             "traces": self.run_link() or self.link_help(),
             "trace_log": self.log_path or "(none: --tideways-trace-log)",
+            "logins": LOGINS.text() or "(none: --app-login)",
         }
 
     def link_help(self) -> str:
@@ -151,7 +153,7 @@ class TraceReport:
             f"Tideways: {f['requests']} requests sent, {f['traced']} traced "
             f"({f['rate_reached']:g} %, asked {f['rate_asked']:g} %), "
             f"{ref}{f['run_id']}{'' if f['ref_mode'] == 'run' else '-'}, traces: {f['traces']}, "
-            f"trace log: {f['trace_log']}"
+            f"trace log: {f['trace_log']}" + (f", logins: {LOGINS.text()}" if LOGINS.text() else "")
         )
 
     # -- listeners, registered on the environment at init --

@@ -15,6 +15,7 @@ COLUMNS = [
     ("run_id", "Run id (X-Tideways-Ref)"),
     ("traces", "Traces in Tideways"),
     ("trace_log", "Trace log"),
+    ("logins", "Logins"),
 ]
 
 # Locust's extended tables show text only, so cells that hold a link into the Tideways

@@ -1,0 +1,68 @@
+"""Headless Locust runs of a baked project, started from the template's tests.
+
+A run is stopped the way its run time would stop it (the baked project's
+``tests/locustfiles/stop_when_told.py``: SIGUSR1) as soon as the condition the test
+waits for holds, or left to end on its own when it stops itself (every login failed).
+No test waits for a run time.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.baked_venv import project_env
+
+STOP_WHEN_TOLD = "tests/locustfiles/stop_when_told.py"  # the baked project's
+WITHIN = 60.0  # seconds a condition may take to hold
+RUN_TIME = "90s"  # a run's own end, past WITHIN: a test that waited in vain fails first
+
+
+@dataclass
+class Run:
+    returncode: int
+    stderr: str
+
+
+def run_locust(
+    project: Path,
+    python: Path,
+    locustfile: str,
+    *args: str,
+    until: Callable[[], bool] | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """``locust --headless -f LOCUSTFILE ARGS`` in ``project``; stopped once ``until()`` holds, else
+    awaited until it ends on its own (at ``RUN_TIME`` at the latest)."""
+    command = [
+        str(python), "-m", "locust", "--headless", "--only-summary", "-f", f"{locustfile},{STOP_WHEN_TOLD}",
+        "-t", RUN_TIME, "--tideways-run-file", "", *args,
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            command, cwd=project, env={**project_env(), **(env or {})}, stdout=subprocess.DEVNULL, stderr=err
+        )
+        try:
+            if until is not None:
+                deadline, seen = time.monotonic() + WITHIN, False
+                while process.poll() is None and time.monotonic() < deadline:
+                    seen = until()
+                    if seen:
+                        break
+                    time.sleep(0.05)
+                assert process.poll() is None, f"locust ended before: {until.__doc__ or 'the condition held'}"
+                assert seen, f"not within {WITHIN:g} s: {until.__doc__ or 'the condition'}"
+                process.send_signal(signal.SIGUSR1)
+            process.wait(timeout=150)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=20)
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+    return Run(process.returncode, stderr)
