@@ -6,6 +6,8 @@ session, token or basic login, and records the account of every request.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 import urllib.request
 
@@ -18,12 +20,16 @@ from tests.conftest import (
     LOGIN_ENV,
     LOGIN_TARGET,
     ROOT,
+    RUN_DIR,
     SECRETS,
     arrived,
     free_port,
+    http_get,
+    locust_command,
     locust_env,
     run_locust,
     run_master_and_workers,
+    wait_until,
     web_ui_page,
 )
 
@@ -147,12 +153,12 @@ def test_a_token_that_expired_unannounced_is_renewed_after_its_401(start_target)
 @pytest.mark.locust_hooks  # the master hands out accounts with Locust's custom messages
 def test_users_on_two_workers_take_distinct_accounts(start_target, tmp_path):
     target = start_target(API_KEY, *LOGIN_TARGET)
-    log = tmp_path / "traces.jsonl"
+    log, run_file = tmp_path / "traces.jsonl", tmp_path / "run.json"
     result = run_master_and_workers(
         LOGINS,
         ["--host", target.url, "-u", "4", "-r", "10", "--tideways-trace-log", str(log),
          *FLOWS["form"], "HttpLoginUser"],
-        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY),
+        locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file)),
         [],
         locust_env(LOGIN_ACCOUNTS=ACCOUNTS_CSV),
         until=logged_in_as(target, set(ACCOUNTS)),
@@ -161,6 +167,10 @@ def test_users_on_two_workers_take_distinct_accounts(start_target, tmp_path):
     pages = private(target.records())
     assert pages and all(r["account"] for r in pages)
     assert {r["account"] for r in pages} == set(ACCOUNTS), "four users, four accounts, across both workers"
+    assert "logins: 4 users logged in (form) with 4 accounts, 0 re-logins, 0 failed" in result.stderr, "counted"
+    assert json.loads(run_file.read_text())["logins"] == {
+        "kind": "form", "users_logged_in": 4, "accounts": 4, "relogins": 0, "failed": 0, "first_failure": None,
+    }  # fmt: skip
     assert not any(secret in log.read_text() + result.stderr for secret in SECRETS)
 
 
@@ -328,3 +338,29 @@ def test_a_user_whose_logins_again_keep_failing_stops_with_the_reason(start_targ
         "after 3 logins again in a row" in result.stderr  # fmt: skip
     forbidden = [r for r in target.records() if r["path"] == "/private/forbidden"]
     assert len(forbidden) == 3 * 4, "each user: its first login, then 3 more, each followed by one 403"
+
+
+def test_the_web_ui_tab_counts_the_logins(start_target):
+    target = start_target(API_KEY, *LOGIN_TARGET)
+    port = free_port()
+    process = subprocess.Popen(
+        locust_command("-f", str(LOGINS), "--host", target.url, "--web-host", "127.0.0.1", "--web-port", str(port),
+                       "--autostart", *SHORT, *FLOWS["form"], "FastHttpLoginUser"),
+        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, **LOGIN_ENV), cwd=RUN_DIR,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def counted() -> str | None:
+        stats = http_get(f"http://127.0.0.1:{port}/stats/requests")
+        tables = {t["key"]: t["data"] for t in json.loads(stats).get("extended_stats", [])} if stats else {}
+        logins = (tables.get("tideways") or [{}])[0].get("logins", "")
+        return logins if "3 users logged in" in logins else None
+
+    try:
+        logins = wait_until(counted, timeout=30)
+        page = http_get(f"http://127.0.0.1:{port}/")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert logins == "3 users logged in (form) with 3 accounts, 0 re-logins, 0 failed"
+    assert '"Logins"' in page and not any(secret in page for secret in SECRETS)
