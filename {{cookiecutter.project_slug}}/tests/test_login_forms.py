@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tideways_locust.logins import LoginError
-from tideways_locust.logins.forms import has_password_input, login_forms, read_login_form
+from tideways_locust.logins.forms import has_password_input, login_forms, read_login_form, shows_login_form
 
 PAGE = "https://shop.example.com/account/login?next=%2Fcart"
 
@@ -123,3 +123,14 @@ def test_a_password_input_is_found_without_parsing_most_pages(page, shows):
 
 def test_a_password_input_outside_any_form_is_no_login_form():
     assert has_password_input('<input type="password">') and login_forms('<input type="password">', PAGE) == []
+
+
+def test_a_form_to_set_a_new_password_is_not_the_login_form_again():
+    login = form('<input name="log"><input type="password" name="pwd">')
+    profile = form(
+        '<input name="first_name"><input type="password" name="pass1" autocomplete="new-password">'
+        '<input type="password" name="pass2" autocomplete="new-password">'
+    )
+    assert shows_login_form(login, "pwd") and shows_login_form(login.encode())
+    assert not shows_login_form(profile, "pwd") and shows_login_form(profile), "any password form, name unknown"
+    assert not shows_login_form("<p>Log out</p>", "pwd") and not shows_login_form(None)

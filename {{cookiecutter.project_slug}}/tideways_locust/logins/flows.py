@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from .accounts import BOOK, LoginError
 from .counts import note
-from .forms import LoginForm, has_password_input, login_forms, read_login_form
+from .forms import LoginForm, read_login_form, shows_login_form
 
 RENEW_AT = 0.8  # of a token's announced lifetime: renewed before it expires
 
@@ -59,11 +59,22 @@ class Login:
         self.renew_at = float("inf")
         self.logged_in = False
         self.busy = False  # while logging in: its own answers are not taken for a lost session
-        self.landed = ""  # form: the URL the login's answer came from
+        self._landed = ""
+        self.password_field = ""  # form: the login form's, which tells it from other forms with a password
 
     @property
     def environment(self):
         return self.user.environment
+
+    @property
+    def username(self) -> str:
+        """The user's account name, for pages whose URL names it (never its password)."""
+        return self.account[0]
+
+    @property
+    def landed(self) -> str:
+        """form: the URL the last login's answer came from, after its redirects."""
+        return self._landed
 
     def start(self) -> bool:
         """The user's first login; False when it failed (and the user stops)."""
@@ -128,7 +139,7 @@ class Login:
         options = self.options
         page = options.app_login_page
         answered(response, "login page")
-        self.landed = self._page_url(response, page)
+        self._landed = self._page_url(response, page)
         try:
             form = read_login_form(
                 response.content or b"", self.landed, options.app_login_user_field, options.app_login_password_field
@@ -142,28 +153,35 @@ class Login:
 
     def _judge_answer(self, response, form: LoginForm):
         """The answer to the login post, after its redirects."""
-        answered(response, "login form")
         url = self._page_url(response, form.action)
-        if login_forms(response.content or b"", url):
+        self.password_field = form.password_field
+        if status_of(response) and self.shows_login_form(response):
+            status = status_of(response)
             raise LoginError(
-                f"{form.method} {_path(form.action)} answered with the login form again: wrong username or password?"
+                f"{form.method} {_path(form.action)} answered{f' {status}' if status >= 400 else ''} with the login "
+                "form again: wrong username or password?"
             )
+        answered(response, "login form")
         sign = self.options.app_login_success
         if sign and sign not in (response.text or ""):
             raise LoginError(f"{sign!r} is not on the page after the login: wrong username or password?")
-        self.landed = url
+        self._landed = url
         return response
 
     def _judge_page(self, response, what: str):
         """A page only a logged-in user sees: 2xx, no login form, and the success text when set."""
         answered(response, what)
         url = self._page_url(response, self.options.app_login_check or self.landed)
-        if has_password_input(response.content) and login_forms(response.content or b"", url):
+        if self.shows_login_form(response):
             raise LoginError(f"the {what} {_path(url)} shows a login form")
         sign = self.options.app_login_success
         if sign and sign not in (response.text or ""):
             raise LoginError(f"{sign!r} is not on the {what} {_path(url)}")
         return response
+
+    def shows_login_form(self, response) -> bool:
+        """Whether an answer shows this login's form (a page to set a new password does not)."""
+        return shows_login_form(getattr(response, "content", None), self.password_field)
 
     def look(self) -> str | None:
         """Whether the session still holds, looked at on the check page or where the login landed:

@@ -68,6 +68,18 @@ def login_forms(content: bytes | str, page_url: str) -> list:
     return [form for form in document.forms if any(_is_password(element) for element in form.inputs)]
 
 
+def shows_login_form(content: bytes | str | None, password_field: str = "") -> bool:
+    """Whether a page shows the login form again: a form whose password input has the login form's
+    name (``password_field``; any name when not known). A form to set a new password is no login form."""
+    if not content or not has_password_input(content):
+        return False
+    for form in login_forms(content, "http://page.invalid/"):
+        names = {element.name for element in form.inputs if _is_password(element)}
+        if not password_field or password_field in names:
+            return True
+    return False
+
+
 def read_login_form(content: bytes | str, page_url: str, user_field: str = "", password_field: str = "") -> LoginForm:
     """The login form of a page at ``page_url``; ``user_field``/``password_field`` override what is read."""
     forms = login_forms(content, page_url)

@@ -20,7 +20,6 @@ from locust.exception import StopUser
 from .accounts import LoginError
 from .counts import note
 from .flows import Login, status_of
-from .forms import has_password_input
 
 logger = logging.getLogger("tideways_locust")
 
@@ -75,7 +74,7 @@ class Keeper:
         elif self.form:
             if status in LOGGED_OUT:
                 self.log_in_again(f"an answer was {status}")
-            elif not streamed and _is_html(response) and has_password_input(response.content):
+            elif not streamed and _is_html(response) and self.login.shows_login_form(response):
                 self.log_in_again("an answer showed the login form")
             else:
                 self.in_a_row = 0
