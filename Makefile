@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test flake lint clean rsync chromium bench
+.PHONY: demo test flake lint clean rsync chromium php-apps bench
 
 $(BIN)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,26 @@ chromium:
 		  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium is missing and could not be installed: the browser tests will be skipped"
 
+# The real-application tests run WordPress, phpMyAdmin and Adminer from Debian's packages on PHP's built-in
+# server, with a MariaDB of their own (tests/php_apps/). Installing starts no service (policy-rc.d, made for the
+# install when the machine has none) and asks nothing (phpMyAdmin's dbconfig-common is told not to set up a database).
+PHP_APPS_PACKAGES := mariadb-server php-cli php-mysql php-mbstring php-xml wordpress phpmyadmin adminer
+php-apps:
+	@[ "$$(dpkg-query -W -f='$${db:Status-Status}\n' $(PHP_APPS_PACKAGES) 2>/dev/null | grep -cx installed)" = \
+	  $(words $(PHP_APPS_PACKAGES)) ] || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		  { [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && \
+		    chmod 755 /usr/sbin/policy-rc.d && trap 'rm -f /usr/sbin/policy-rc.d' EXIT; }; } && \
+		  printf '%s\n' 'phpmyadmin phpmyadmin/dbconfig-install boolean false' \
+		    'phpmyadmin phpmyadmin/reconfigure-webserver multiselect' | debconf-set-selections && \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		    $(PHP_APPS_PACKAGES) >/dev/null; } || \
+		echo "PHP, MariaDB or the PHP applications are missing and could not be installed: the real-app tests will be skipped"
+
 demo: $(BIN)/installed  ## bake a project, load a local target, show what was traced
 	$(BIN)/python -m scripts.demo
 
-test: $(BIN)/installed node_modules/installed rsync chromium  ## every test: the template's and each baked project's own
+test: $(BIN)/installed node_modules/installed rsync chromium php-apps  ## every test: the template's and each baked project's own
 	$(BIN)/python -m pytest
 
 RUNS ?= 20

@@ -11,6 +11,8 @@ import pytest
 from scripts.baked_venv import ensure_baked_venv, run_in_project
 
 REPO = Path(__file__).resolve().parents[1]
+# The real PHP applications (WordPress, phpMyAdmin, Adminer) for the tests that log in to them.
+pytest_plugins = ["tests.php_apps.fixtures"]
 
 
 @dataclass
