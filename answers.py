@@ -9,6 +9,7 @@ answers they turn into code. Answers enter generated code as data, through
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import math
 import os
@@ -45,6 +46,12 @@ _ENDPOINT = re.compile(r"^(?:(?P<method>[A-Za-z]+)\s+)?(?P<path>\S+)(?:\s+[xX](?
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RUN_TIME = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$|^(?P<seconds>\d+)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A URL's user:password@ (its userinfo): all before the last @ of the authority, as urlsplit reads it.
+_USERINFO = re.compile(r"^(?P<scheme>\s*[A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+# A host is a base URL without a query: any "@" in it is taken for credentials (README: the questions).
+_HOST_AT = re.compile(r"^(?P<scheme>\s*[A-Za-z][A-Za-z0-9+.-]*://).*@", re.DOTALL)
+# The answers that are URLs, which must not carry credentials: they are stored in plain text.
+URL_ANSWERS = ("host", "api_description")
 # The five fields of a cron expression as GitHub Actions reads them (POSIX cron): name, range, names of values.
 _CRON_FIELDS = (
     ("minute", 0, 59, ()),
@@ -167,6 +174,8 @@ def described_as(value: object) -> str:
 
 def check_api_description(value: object, source: object) -> None:
     text = str(value).strip()
+    if has_userinfo(text):  # before any message that would show the value
+        raise _credentials_refused("api_description")
     if not text or _CONTROL.search(text):
         if text:
             raise _bad("api_description", value, API_DESCRIPTION_HELP)
@@ -181,9 +190,75 @@ def check_api_description(value: object, source: object) -> None:
         raise _bad("api_description", value, f"no such file; {API_DESCRIPTION_HELP}")
 
 
+def has_userinfo(value: object) -> bool:
+    """True for a URL with ``user:password@`` (or ``token@``) before its host."""
+    text = str(value)
+    if _USERINFO.match(text):
+        return True
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.username is not None or parts.password is not None
+
+
+def holds_credentials(name: str, value: object) -> bool:
+    """Whether an answer that is a URL may carry credentials. A host is a base URL, so any ``@`` in it
+    counts: a password with an unencoded ``/``, ``?`` or ``#`` hides its userinfo from URL parsing,
+    and the answer must still never be shown."""
+    text = str(value)
+    return has_userinfo(text) or (name == "host" and _HOST_AT.match(text) is not None)
+
+
+def without_credentials(name: str, value: object) -> str:
+    """The answer without what :func:`holds_credentials` found; empty if that fails."""
+    text = str(value)
+    if name == "host" and not has_userinfo(text):
+        text = _HOST_AT.sub(r"\g<scheme>", text, count=1)
+    return without_userinfo(text)
+
+
+def without_userinfo(value: object) -> str:
+    """``https://jane:pw@shop.example.com/x`` -> ``https://shop.example.com/x``; empty if that fails."""
+    text = _USERINFO.sub(r"\g<scheme>", str(value), count=1)
+    return "" if has_userinfo(text) else text
+
+
+_INSTEAD_OF_CREDENTIALS = {
+    "host": "Give the host alone, answer login=basic (or form, token) and put LOGIN_USERNAME and "
+    "LOGIN_PASSWORD in .env (README: Logins)",
+    "api_description": "Download the document and give its file",
+}
+
+
+def _credentials_refused(name: str) -> AnswerError:
+    # Never echoed: the password would land in the terminal and in a CI log.
+    return AnswerError(
+        f"{name}: a URL with user:password@ is not allowed: answers are stored in plain text (locust.conf, "
+        f".cruft.json, cookiecutter's replay file). {_INSTEAD_OF_CREDENTIALS[name]}"
+    )
+
+
+def credential_answers(answers: dict) -> list[dict]:
+    """The answers that hold credentials, for the pre-generate hook to remove from cookiecutter's replay file.
+
+    Each is named with the SHA-256 of its value, never the value (cookiecutter leaves the rendered
+    hook in the temporary folder), and the value without its credentials to put in its place.
+    """
+    found = []
+    for name in URL_ANSWERS:
+        value = answers.get(name)
+        if isinstance(value, str) and holds_credentials(name, value):
+            digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
+            found.append({"answer": name, "sha256": digest, "without": without_credentials(name, value)})
+    return found
+
+
 def check_host(value: str) -> str:
     allowed = "an http:// or https:// URL of the application under test, like https://staging.example.com"
     text = str(value)
+    if holds_credentials("host", text):  # before any message that would show the value
+        raise _credentials_refused("host")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -191,13 +266,6 @@ def check_host(value: str) -> str:
         raise _bad("host", value, allowed) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", text) or _CONTROL.search(text):
         raise _bad("host", value, allowed)
-    if parts.username is not None or parts.password is not None:
-        # Never echoed: the password would land in the terminal and in a CI log.
-        raise AnswerError(
-            "host: a URL with user:password@ is not allowed: answers are stored in plain text (locust.conf, "
-            "cookiecutter's replay file, which now holds it: delete it there). Give the host alone, answer "
-            "login=basic (or form, token) and put LOGIN_USERNAME and LOGIN_PASSWORD in .env (README: Logins)"
-        )
     if parts.query or parts.fragment:
         raise _bad("host", value, "a base URL without ?query or #fragment")
     return text.rstrip("/")
@@ -449,5 +517,6 @@ class AnswersExtension(Extension):
             class_name=class_name,
             k8s_name=k8s_name,
             answer_problems=problems,
+            credential_answers=credential_answers,
             unchosen_paths=unchosen_paths,
         )

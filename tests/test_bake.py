@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -301,3 +304,112 @@ def test_cookiecutter_cli_prints_next_steps(tmp_path):
     assert "cd shop_load_test" in result.stdout
     assert "pip install -r requirements.txt" in result.stdout
     assert (tmp_path / "shop_load_test" / "locustfile.py").is_file()
+
+
+# A URL answer with credentials: refused, and its password kept nowhere. Cookiecutter writes its
+# replay file (replay_dir of its user config, <template>.json) before the pre-generate hook runs.
+PASSWORD = f"s3cret-{secrets.token_hex(6)}"
+CREDENTIAL_ANSWERS = {
+    "host": (f"https://jane:{PASSWORD}@staging.example.com", "https://staging.example.com"),
+    "api_description": (
+        f"https://jane:{PASSWORD}@docs.example.com/openapi.yaml",
+        "https://docs.example.com/openapi.yaml",
+    ),
+}
+
+
+def isolated_user(tmp_path: Path) -> dict[str, str]:
+    """An environment whose home, temporary folder and cookiecutter config are the test's own."""
+    home, temporary = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    temporary.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("COOKIECUTTER_CONFIG", "VIRTUAL_ENV")}
+    return env | {"HOME": str(home), "TMPDIR": str(temporary)}
+
+
+def files_holding(text: str, *folders: Path) -> list[Path]:
+    """The files under any of ``folders`` that hold ``text``."""
+    files = {path for folder in folders for path in folder.rglob("*") if path.is_file()}
+    return sorted(path for path in files if text.encode() in path.read_bytes())
+
+
+@pytest.mark.parametrize("answer", sorted(CREDENTIAL_ANSWERS))
+@pytest.mark.parametrize("config", ["default", "COOKIECUTTER_CONFIG", "--config-file"])
+def test_a_url_with_a_password_is_refused_and_taken_out_of_the_replay_file(tmp_path, answer, config):
+    """The bake stops with its one line, without echoing the password, and the pre-generate hook
+    rewrites the replay file cookiecutter already wrote: the URL without user:password@, every other
+    answer kept. Other replay files stay as they are, and the password is nowhere else either: not
+    in the output, not in the rendered hooks cookiecutter leaves in the temporary folder."""
+    value, without = CREDENTIAL_ANSWERS[answer]
+    env = isolated_user(tmp_path)
+    home, out = Path(env["HOME"]), tmp_path / "out"
+    options = []
+    if config == "default":
+        replay = home / ".cookiecutter_replay"
+    else:
+        replay = tmp_path / "replay"
+        settings = tmp_path / "cookiecutter.yaml"
+        settings.write_text(json.dumps({"replay_dir": str(replay), "cookiecutters_dir": str(tmp_path / "cutters")}))
+        if config == "COOKIECUTTER_CONFIG":
+            env["COOKIECUTTER_CONFIG"] = str(settings)
+        else:
+            options = ["--config-file", str(settings)]
+    replay.mkdir()
+    # Another template's replay file with the same answer, and an older one of this template with
+    # another password: neither is this bake's, and neither is touched.
+    others = {
+        replay / "other-template.json": {
+            "cookiecutter": {answer: value, "_repo_dir": str(tmp_path / "other-template")}
+        },
+        replay / f"{REPO.name}-older.json": {
+            "cookiecutter": {answer: value.replace(PASSWORD, "an-older-one"), "_repo_dir": str(REPO)}
+        },
+    }
+    for path, data in others.items():
+        path.write_text(json.dumps(data, indent=2))
+    before = {path: path.read_bytes() for path in others}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", *options, "-o", str(out), str(REPO),
+         f"{answer}={value}", "project_name=Scrubbed shop"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"ERROR: {answer}: a URL with user:password@ is not allowed" in result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    replay_file = replay / f"{REPO.name}.json"
+    assert f"{answer}: user:password@ taken out of cookiecutter's replay file {replay_file}" in result.stderr
+    answers = json.loads(replay_file.read_text())
+    assert answers["cookiecutter"][answer] == answers["_cookiecutter"][answer] == without
+    assert answers["cookiecutter"]["project_name"] == "Scrubbed shop", "the other answers stay"
+    assert answers["cookiecutter"]["_repo_dir"] == str(REPO)
+    assert {path: path.read_bytes() for path in others} == before
+    assert sorted(p.name for p in replay.iterdir()) == sorted([replay_file.name, *(p.name for p in others)]), (
+        "no temporary file left behind"
+    )
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()], "nothing baked"
+    places = [home, Path(env["TMPDIR"]), replay, *([out] if out.exists() else [])]
+    assert files_holding(PASSWORD, *places) == [replay / "other-template.json"], "only another template's"
+
+
+def test_cruft_refuses_a_host_with_a_password_and_keeps_it_nowhere(tmp_path):
+    """cruft bakes with cookiecutter's generate_files and writes .cruft.json, no replay file: the
+    refused bake leaves neither, and the password is in no file."""
+    value, _ = CREDENTIAL_ANSWERS["host"]
+    template = tmp_path / "template"
+    shutil.copytree(REPO, template, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "node_modules", "*.pyc"))
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the template"]):
+        subprocess.run([*git, *command], cwd=template, check=True, capture_output=True)
+    env, out = isolated_user(tmp_path), tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "cruft", "create", "--no-input", "--output-dir", str(out),
+         "--extra-context", json.dumps({"host": value}), str(template)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "ERROR: host: a URL with user:password@ is not allowed" in result.stdout + result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    assert not list(out.rglob(".cruft.json")) if out.exists() else True
+    places = [Path(env["HOME"]), Path(env["TMPDIR"]), *([out] if out.exists() else [])]
+    assert files_holding(PASSWORD, *places) == []

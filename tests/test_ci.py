@@ -149,17 +149,36 @@ def project_env(baked_python: Path, **variables: str) -> dict[str, str]:
     return env
 
 
+def start_target(baked_python: Path, log: Path, *options: str) -> tuple[subprocess.Popen, dict]:
+    """The baked project's checking target on 127.0.0.1, with a throwaway key: its process, and
+    its URL, key and log."""
+    key = secrets.token_hex(16)
+    script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "target.py"
+    process = subprocess.Popen(
+        [str(baked_python), str(script), "--key", key, "--log", str(log), *options], stdout=subprocess.PIPE, text=True
+    )
+    url = process.stdout.readline().split()[-1]
+    return process, {"url": url, "key": key, "log": log}
+
+
 @pytest.fixture
 def target(baked_python, tmp_path):
     """The baked project's checking target on 127.0.0.1, with a throwaway key."""
-    key = secrets.token_hex(16)
-    log = tmp_path / "target.jsonl"
-    script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "target.py"
-    process = subprocess.Popen(
-        [str(baked_python), str(script), "--key", key, "--log", str(log)], stdout=subprocess.PIPE, text=True
-    )
-    url = process.stdout.readline().split()[-1]
-    yield {"url": url, "key": key, "log": log}
+    process, found = start_target(baked_python, tmp_path / "target.jsonl")
+    yield found
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+ACCOUNTS = [("alice@example.com", f"pw-{secrets.token_hex(8)}"), ("bob@example.com", f"pw-{secrets.token_hex(8)}")]
+
+
+@pytest.fixture
+def login_target(baked_python, tmp_path):
+    """The checking target with logins: ``ACCOUNTS`` may log in (a form, a token, basic)."""
+    accounts = ",".join(f"{name}:{password}" for name, password in ACCOUNTS)
+    process, found = start_target(baked_python, tmp_path / "target.jsonl", "--accounts", accounts)
+    yield found
     process.terminate()
     process.communicate(timeout=30)
 
@@ -222,7 +241,12 @@ def test_github_run_steps_pass_against_a_local_target(bake, baked_python, target
     assert tideways_api["token"] not in summary
 
 
-def gitlab_ci_local(project, baked_python, *args: str, **variables: str) -> subprocess.CompletedProcess:
+def gitlab_ci_local(
+    project, baked_python, *args: str, variables_file: dict | None = None, **variables: str
+) -> subprocess.CompletedProcess:
+    """The pipeline (or the jobs named in ``args``) under gitlab-ci-local's shell executor, with
+    ``variables`` as CI/CD variables; ``variables_file`` is its variables file (the project's
+    settings, where a variable can be of type File), written beside the project, not in it."""
     tool = need_node_tool(".bin/gitlab-ci-local")
     if shutil.which("rsync") is None:
         pytest.skip("rsync is not installed: gitlab-ci-local's shell executor needs it (make test installs it)")
@@ -233,6 +257,10 @@ def gitlab_ci_local(project, baked_python, *args: str, **variables: str) -> subp
     command = [str(tool), "--force-shell-executor", "--ignore-predefined-vars", "CI_PIPELINE_SOURCE"]
     for name, value in {"CI_PIPELINE_SOURCE": "web", **variables}.items():
         command += ["--variable", f"{name}={value}"]
+    if variables_file is not None:
+        settings = project.path.parent / "gitlab-ci-local-variables.yml"
+        settings.write_text(yaml.safe_dump(variables_file))
+        command += ["--variables-file", os.path.relpath(settings, project.path)]  # read relative to the project
     return run([*command, *args], project.path, timeout=900, env=project_env(baked_python))
 
 
@@ -274,6 +302,65 @@ def test_gitlab_load_test_fails_when_a_threshold_is_exceeded(bake, baked_python,
     assert "No TIDEWAYS_API_TOKEN secret: no Tideways report" in log, "after_script ran after the failure"
     reports = project.path / ".gitlab-ci-local" / "artifacts" / "load-test" / "reports"
     assert (reports / "report.html").is_file(), "reports are kept when the job fails"
+
+
+@pytest.mark.slow
+def test_gitlab_load_test_logs_in_with_the_accounts_of_a_file_variable(bake, baked_python, login_target):
+    """LOGIN_ACCOUNTS_FILE as the README says, a CI/CD variable of type File holding the accounts
+    CSV: the runner writes the CSV to a file outside the checkout and the variable holds its path.
+    The load-test job's users log in with those accounts, and no password reaches the job's log,
+    the project or its artifacts."""
+    project = bake(ci="gitlab", login="basic")
+    accounts_csv = "".join(f"{name},{password}\n" for name, password in ACCOUNTS)
+    file_variable = {"LOGIN_ACCOUNTS_FILE": {"type": "file", "values": {"*": accounts_csv}}}
+    result = gitlab_ci_local(
+        project,
+        baked_python,
+        "load-test",
+        variables_file=file_variable,
+        LOAD_TEST_HOST=login_target["url"],
+        LOAD_TEST_USERS=str(len(ACCOUNTS)),
+        LOAD_TEST_RUN_TIME="2s",
+        LOCUST_TIDEWAYS_APIKEY=login_target["key"],
+    )
+    log = (project.path / ".gitlab-ci-local" / "output" / "load-test.log").read_text()  # the job's whole log
+    assert result.returncode == 0, log[-4000:] + result.stderr[-2000:]
+    assert re.search(r"PASS\s+load-test", result.stdout)
+    records = target_records(login_target)
+    assert records and all(record["account"] for record in records), "every request logged in"
+    assert {record["account"] for record in records} == {name for name, _ in ACCOUNTS}, "an account a user"
+    for _, password in ACCOUNTS:
+        assert password not in log + result.stdout + result.stderr
+        leaked = [path for path in project.path.rglob("*") if path.is_file() and password.encode() in path.read_bytes()]
+        assert not leaked, "the accounts never enter the checkout or the artifacts"
+
+
+@pytest.mark.parametrize("login", ["form", "basic", "bearer"])
+def test_gitlab_pipeline_leaves_the_logins_to_the_projects_variables(bake, login):
+    """No LOGIN_* is set, overridden or copied in .gitlab-ci.yml or the scripts it runs: a File
+    variable LOGIN_ACCOUNTS_FILE (or the masked LOGIN_TOKEN) reaches the load test as GitLab gives it."""
+    project = bake(ci="gitlab", login=login)
+    pipeline = yaml.safe_load(project.read(".gitlab-ci.yml"))
+
+    def defined(node) -> set[str]:
+        if isinstance(node, dict):
+            names = set(node["variables"]) if isinstance(node.get("variables"), dict) else set()
+            return names.union(*(defined(value) for value in node.values()))
+        return set().union(*(defined(value) for value in node)) if isinstance(node, list) else set()
+
+    assert not [name for name in defined(pipeline) if name.startswith("LOGIN_")]
+    scripts = json.dumps({name: job for name, job in pipeline.items() if isinstance(job, dict) and "script" in job})
+    ran = re.findall(r"sh (ci/[\w.-]+\.sh)", scripts)
+    assert "ci/load-test.sh" in ran
+    for text in [scripts, *(project.read(script) for script in ran)]:
+        assert "LOGIN_" not in text and "accounts.csv" not in text
+    gitlab = project.read("README.md").split("\n### GitLab CI\n", 1)[1]
+    if login == "bearer":
+        assert "add `LOGIN_TOKEN` the same way,\n   masked" in gitlab
+    else:
+        assert 'of type "File": key `LOGIN_ACCOUNTS_FILE`, the accounts CSV as value' in gitlab
+        assert "`LOGIN_ACCOUNTS` (the accounts CSV)" not in gitlab, "a CSV cannot be masked"
+    assert "https://docs.gitlab.com/ci/variables/" in gitlab, "the rules' source"
 
 
 def test_this_repositorys_own_ci_runs_make_test_and_passes_the_linters():

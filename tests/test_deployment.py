@@ -15,12 +15,16 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
+from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.conftest import REPO
 
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "docker-compose.yml"}
 KUBERNETES_FILES = {"kubernetes/values.yaml"}
@@ -42,6 +46,8 @@ NULLABLE_STRING = {"type": ["string", "null"]}
 ENV_NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
 K8S_NAME = {"type": "string", "pattern": DNS_LABEL.pattern, "maxLength": 63}
 ENVIRONMENT = _object(additionalProperties={"type": "string"}, propertyNames=ENV_NAME)
+# A key of a Secret, and a file name where the chart mounts it (Kubernetes' IsConfigMapKey).
+SECRET_KEY = {"type": "string", "pattern": r"^[-._a-zA-Z0-9]+$", "not": {"enum": [".", ".."]}, "maxLength": 253}
 IMAGE = _object({"repository": NULLABLE_STRING, "tag": NULLABLE_STRING, "pullPolicy": STRING})
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 POD = {
@@ -87,7 +93,17 @@ CHART_VALUES_SCHEMA = {
                         additionalProperties={"type": "array", "items": ENV_NAME, "minItems": 1},
                         propertyNames=K8S_NAME,
                     ),
-                    "mount_external_secret": OBJECT,
+                    # The chart's projected volume: each key of each Secret a file in mountPath.
+                    "mount_external_secret": _object(
+                        {
+                            "mountPath": {"type": "string", "pattern": r"^/.*[^/]$"},
+                            "files": _object(
+                                additionalProperties={"type": "array", "items": SECRET_KEY, "minItems": 1},
+                                propertyNames=K8S_NAME,
+                            ),
+                        },
+                        required=["mountPath", "files"],
+                    ),
                     "headless": BOOLEAN,
                     "tags": STRING,
                     "excludeTags": STRING,
@@ -214,8 +230,16 @@ def test_dockerignore_keeps_the_key_out_and_the_test_in(bake):
         assert not [p for p in patterns if fnmatch(name, p)], f"{name} goes into the image"
 
 
-def test_helm_values_validate_against_the_chart_values(bake, tmp_path):
-    project = bake(deployment="kubernetes")
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param({}, id="no-login"),
+        pytest.param({"login": "form"}, id="accounts"),
+        pytest.param({"login": "bearer", "deployment": "both"}, id="bearer-both"),
+    ],
+)
+def test_helm_values_validate_against_the_chart_values(bake, tmp_path, answers):
+    project = bake(**{"deployment": "kubernetes", **answers})
     result = check_jsonschema(
         "--schemafile", str(values_schema(tmp_path)), str(project.path / "kubernetes/values.yaml")
     )
@@ -223,22 +247,32 @@ def test_helm_values_validate_against_the_chart_values(bake, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("old", "new"),
+    ("login", "old", "new"),
     [
-        ("environment_external_secret:", "environment_external_secrets:"),
-        ("replicas: 2", "replicas: two"),
-        ("headless: false", "headless: maybe"),
-        ("      - LOCUST_TIDEWAYS_APIKEY", "      - LOCUST TIDEWAYS APIKEY"),
+        ("none", "environment_external_secret:", "environment_external_secrets:"),
+        ("none", "replicas: 2", "replicas: two"),
+        ("none", "headless: false", "headless: maybe"),
+        ("none", "      - LOCUST_TIDEWAYS_APIKEY", "      - LOCUST TIDEWAYS APIKEY"),
+        ("form", "mount_external_secret:", "mount_external_secrets:"),
+        ("form", "    mountPath: /mnt/logins", "    mountpath: /mnt/logins"),
+        ("form", "    mountPath: /mnt/logins", "    mountPath: mnt/logins"),
+        ("form", "        - accounts.csv", "        - accounts/csv"),
     ],
 )
-def test_the_values_check_refuses_misspelt_or_mistyped_values(bake, tmp_path, old, new):
-    project = bake(deployment="kubernetes")
+def test_the_values_check_refuses_misspelt_or_mistyped_values(bake, tmp_path, login, old, new):
+    project = bake(deployment="kubernetes", login=login)
     text = project.read("kubernetes/values.yaml")
     assert old in text
     broken = tmp_path / "values.yaml"
     broken.write_text(text.replace(old, new))
     result = check_jsonschema("--schemafile", str(values_schema(tmp_path)), str(broken))
     assert result.returncode != 0, result.stdout
+
+
+def requirement_lines(project) -> list[str]:
+    """The requirements of ``requirements.txt``, without its comments."""
+    lines = (line.split("#", 1)[0].strip() for line in project.read("requirements.txt").splitlines())
+    return [line for line in lines if line]
 
 
 def test_helm_values_take_the_key_from_a_secret_and_run_the_pinned_locust(bake):
@@ -253,10 +287,11 @@ def test_helm_values_take_the_key_from_a_secret_and_run_the_pinned_locust(bake):
     values = load_yaml(project, "kubernetes/values.yaml")
     loadtest = values["loadtest"]
     assert values["image"] == {"repository": "locustio/locust", "tag": locust_pin(project)}
-    requirements = [line for line in project.read("requirements.txt").splitlines() if line.strip()]
+    requirements = requirement_lines(project)
     assert loadtest["pip_packages"] == [line for line in requirements if not line.startswith("locust==")]
     assert loadtest["environment_external_secret"] == {"shop-load-test-tideways": ["LOCUST_TIDEWAYS_APIKEY"]}
     assert "environment_secret" not in loadtest, "it renders a Secret from the values: the key would be in the repo"
+    assert "mount_external_secret" not in loadtest, "no logins, no accounts"
     assert loadtest["environment"] == {
         "PYTHONPATH": "/mnt/locust/lib/tideways_locust.zip",
         "LOCUST_TIDEWAYS_TRACE_RATE": "0.5",
@@ -267,6 +302,35 @@ def test_helm_values_take_the_key_from_a_secret_and_run_the_pinned_locust(bake):
     assert loadtest["locust_host"] == "https://shop.example.com"
     assert f"{loadtest['locust_locustfile_path']}/{loadtest['locust_locustfile']}" == "/mnt/locust/locustfile.py"
     assert values["worker"]["replicas"] >= 1
+
+
+ACCOUNT_LOGINS = ("form", "token", "basic")
+
+
+@pytest.mark.parametrize("login", ["none", "form", "token", "bearer", "basic"])
+def test_helm_values_take_the_logins_from_a_secret_and_the_login_settings_of_locust_conf(bake, login):
+    """The pods have no locust.conf and no accounts.csv: the values give them both, the accounts
+    (or the token) from the Secret NAME-logins, never in the file."""
+    project = bake(deployment="kubernetes", login=login)
+    loadtest = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
+    environment = loadtest["environment"]
+    secrets = {"shop-load-test-tideways": ["LOCUST_TIDEWAYS_APIKEY"]}
+    if login == "bearer":
+        secrets["shop-load-test-logins"] = ["LOGIN_TOKEN"]
+    assert loadtest["environment_external_secret"] == secrets
+    if login in ACCOUNT_LOGINS:
+        mount = {"mountPath": "/mnt/logins", "files": {"shop-load-test-logins": ["accounts.csv"]}}
+        assert loadtest["mount_external_secret"] == mount
+        assert environment["LOGIN_ACCOUNTS_FILE"] == "/mnt/logins/accounts.csv", "the mounted file"
+    else:
+        assert "mount_external_secret" not in loadtest
+    logins = {name for name in environment if name.startswith("LOGIN_")}
+    assert logins == ({"LOGIN_ACCOUNTS_FILE"} if login in ACCOUNT_LOGINS else set()), "a path, never a secret"
+    conf = dict(re.findall(r"^(app-login[\w-]*) = (.*)$", project.read("locust.conf"), re.MULTILINE))
+    assert conf["app-login"] == login
+    settings = {name: value for name, value in environment.items() if name.startswith("LOCUST_APP_LOGIN")}
+    expected = {"LOCUST_" + key.upper().replace("-", "_"): value for key, value in conf.items()}
+    assert settings == ({} if login == "none" else expected), "the login settings of locust.conf"
 
 
 def test_readme_creates_what_the_values_name(bake):
@@ -283,21 +347,45 @@ def test_readme_creates_what_the_values_name(bake):
 
 KUBECTL_STUB = '''\
 """kubectl for the README's Kubernetes steps: lays out each ConfigMap it is asked to create
-(its files, keyed as kubectl keys them) under $CONFIGMAPS/create/NAME, or with
---dry-run=client (the update commands) under $CONFIGMAPS/update/NAME; anything else
-(the Secret, apply, rollout, port-forward) does nothing, and an option it does not know fails."""
+(its files, keyed as kubectl keys them) under $CONFIGMAPS/create/NAME, and each generic Secret
+(a file a key) under $SECRETS/create/NAME, or with --dry-run=client (the update commands)
+under .../update/NAME; anything else (apply, rollout, port-forward) does nothing, and an
+option it does not know fails."""
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
 
 args = sys.argv[1:]
-if args[:2] != ["create", "configmap"]:
+if args[:2] == ["create", "configmap"]:
+    root, (name, *options) = os.environ["CONFIGMAPS"], args[2:]
+elif args[:3] == ["create", "secret", "generic"]:
+    root, (name, *options) = os.environ["SECRETS"], args[3:]
+else:
     sys.exit(0)
-name, *options = args[2:]
 phase = "update" if "--dry-run=client" in options else "create"
-folder = Path(os.environ["CONFIGMAPS"], phase, name)
-folder.mkdir(parents=True)  # a ConfigMap created twice in one block is an error too
+folder = Path(root, phase, name)
+folder.mkdir(parents=True)  # an object created twice in one block is an error too
+
+
+def add(key, data):
+    # Kubernetes' IsConfigMapKey, and kubectl refuses a key given twice.
+    assert re.fullmatch(r"[-._a-zA-Z0-9]+", key) and key not in (".", ".."), f"{key!r} is not a valid key"
+    assert not (folder / key).exists(), f"the key {key} twice"
+    (folder / key).write_bytes(data)
+
+
+def env_file(path):
+    # kubectl's env files: KEY=VALUE lines, taken as they are; blank lines and # comments skipped.
+    for number, line in enumerate(Path(path).read_bytes().decode("utf-8").splitlines()):
+        line = (line.removeprefix("\\ufeff") if number == 0 else line).lstrip()
+        if line and not line.startswith("#"):
+            key, equals, value = line.partition("=")
+            assert re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", key), f"{key!r} is not a valid key name"
+            add(key, (value if equals else os.environ.get(key, "")).encode())
+
+
 options = iter(options)
 for option in options:
     if option == "--dry-run=client":
@@ -305,21 +393,25 @@ for option in options:
     if option == "-o":
         assert next(options) == "yaml", "the update commands pipe YAML to kubectl apply"
         continue
+    if option.startswith("--from-env-file=") and root == os.environ["SECRETS"]:
+        env_file(option.removeprefix("--from-env-file="))
+        continue
     if not option.startswith("--from-file="):
         sys.exit(f"kubectl stub: {option} is not understood")
     key, _, path = option.removeprefix("--from-file=").rpartition("=")
     source = Path(path)
     # A folder gives its regular files, not its subfolders: a ConfigMap holds no folders.
     for file in sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]:
-        shutil.copyfile(file, folder / (key or file.name))
+        add(key or file.name, file.read_bytes())
 '''
 
 
 def kubernetes_blocks(readme: str) -> list[str]:
-    """The shell blocks of the README's Kubernetes section that create ConfigMaps: the first
-    step and the update after a change."""
+    """The shell blocks of the README's Kubernetes section that create ConfigMaps or Secrets: the
+    first step, the update after a change and, with logins, the update of their Secret."""
     section = readme.split("\n### Kubernetes\n", 1)[1].split("\n### ", 1)[0]
-    return [block for block in re.findall(r"^```sh\n(.*?)^```$", section, re.M | re.S) if "create configmap" in block]
+    blocks = re.findall(r"^```sh\n(.*?)^```$", section, re.M | re.S)
+    return [block for block in blocks if re.search(r"^[^#\n]*\bkubectl create (configmap|secret) ", block, re.M)]
 
 
 def configmap_files(folder: Path) -> dict[str, bytes]:
@@ -335,6 +427,93 @@ def configmap_files(folder: Path) -> dict[str, bytes]:
     return contents
 
 
+def secret_keys(folder: Path) -> dict[str, dict[str, bytes]]:
+    """Each laid-out Secret under ``folder``: its keys and their values."""
+    if not folder.is_dir():
+        return {}
+    return {secret.name: {key.name: key.read_bytes() for key in secret.iterdir()} for secret in folder.iterdir()}
+
+
+SECRET_VALUES = {"key": "not-a-real-key", "password": "not-a-real-password", "token": "not-a-real-token"}
+ACCOUNTS = [("someone@example.com", "not-a-real-password"), ("another@example.com", "not-a-real-password-2")]
+# Settings whose values are paths in the pod: re-rooted at the test's folder that stands for the pod's /.
+POD_PATHS = ("PYTHONPATH", "LOGIN_ACCOUNTS_FILE")
+# How the runtime's accounts look to a worker: tideways_locust.logins, a module or a package.
+LOAD_ACCOUNTS = """
+import importlib, json, pkgutil, sys
+import tideways_locust.logins as logins
+found = getattr(logins, "load_accounts", None)
+for module in pkgutil.iter_modules(getattr(logins, "__path__", [])):
+    found = found or getattr(importlib.import_module(f"{logins.__name__}.{module.name}"), "load_accounts", None)
+print(json.dumps(found(sys.argv[1])))
+"""
+
+
+def pod_layout(values: dict, configmaps: Path, secrets: Path, filesystem: Path) -> dict[str, str]:
+    """The pod's files as the chart mounts them under ``filesystem`` (its /): the locustfile's
+    ConfigMap at locust_locustfile_path, the lib ConfigMap in its lib/, each key of
+    mount_external_secret's Secrets in mountPath. Returns the variables the chart sets:
+    loadtest.environment, and each key of environment_external_secret from its Secret."""
+    root = values["locust_locustfile_path"]
+    mounts = {values["locust_locustfile_configmap"]: root, values["locust_lib_configmap"]: f"{root}/lib"}
+    for name, mount in mounts.items():
+        shutil.copytree(configmaps / "create" / name, filesystem / mount.lstrip("/"))
+    created = secret_keys(secrets / "create")
+    mounted = values.get("mount_external_secret", {})
+    for secret, keys in mounted.get("files", {}).items():
+        for key in keys:
+            assert key in created.get(secret, {}), f"the README creates the key {key} of the Secret {secret}"
+            target = filesystem / mounted["mountPath"].lstrip("/") / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(created[secret][key])
+    environment = {}
+    for name, value in values["environment"].items():
+        if name in POD_PATHS:
+            value = os.pathsep.join(str(filesystem) + entry for entry in str(value).split(":"))
+        else:
+            assert not str(value).startswith(("/mnt", "/home", "/etc")), f"{name}: a pod path? see POD_PATHS"
+        environment[name] = str(value)
+    for secret, keys in values["environment_external_secret"].items():
+        for key in keys:
+            assert key in created.get(secret, {}), f"the README creates the key {key} of the Secret {secret}"
+            environment[key] = created[secret][key].decode()
+    return environment
+
+
+@contextmanager
+def login_target(python: Path, log: Path):
+    """The baked checking target on 127.0.0.1 with the test's accounts and bearer token; its URL."""
+    script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "target.py"
+    accounts = ",".join(f"{name}:{password}" for name, password in ACCOUNTS)
+    command = [str(python), str(script), "--key", SECRET_VALUES["key"], "--log", str(log), "--accounts", accounts]
+    process = subprocess.Popen([*command, "--bearer", SECRET_VALUES["token"]], stdout=subprocess.PIPE, text=True)
+    try:
+        yield process.stdout.readline().split()[-1]
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def logged_in_as(log: Path) -> set[str]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return {record["account"] for record in map(json.loads, lines) if record.get("account")}
+
+
+def headless_run(python: Path, locustfile: Path, cwd: Path, env: dict, host: str, done, output: Path):
+    """``locust --headless`` as a standalone pod process would run it, stopped (SIGTERM, as the
+    run time would) once ``done()``, or when Locust ends by itself. Its exit code and output."""
+    command = [str(python), "-m", "locust", "-f", str(locustfile), "--headless", "-u", "2", "-r", "10"]
+    with output.open("w") as log:
+        process = subprocess.Popen([*command, "-t", "60s", "--host", host], cwd=cwd, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while process.poll() is None and not done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if process.poll() is None:
+            process.terminate()
+        code = process.wait(timeout=30)
+    return code, output.read_text()
+
+
 @pytest.mark.parametrize(
     "answers",
     [
@@ -344,28 +523,37 @@ def configmap_files(folder: Path) -> dict[str, bytes]:
             {"api_description": str(DOCUMENTS / "session.har"), "host": "https://shop.example.com", "login": "form"},
             id="har",
         ),
+        pytest.param({"login": "bearer", "deployment": "both"}, id="bearer"),
     ],
 )
 def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(bake, baked_python, tmp_path, answers):
-    """The README's kubectl commands, run as written (a stub kubectl records the ConfigMaps
-    they create), laid out as the chart mounts them: the locustfile's ConfigMap at
-    /mnt/locust, the lib ConfigMap at /mnt/locust/lib, PYTHONPATH from the values; then
-    Locust started as the pods start it must import every module and list the users."""
-    project = bake(deployment="kubernetes", **answers)
-    secrets = ("not-a-real-key", "not-a-real-password")
-    (project.path / ".env").write_text(f"LOCUST_TIDEWAYS_APIKEY={secrets[0]}\n")
-    (project.path / "accounts.csv").write_text(f"someone@example.com,{secrets[1]}\n")
-    stubs, configmaps = tmp_path / "bin", tmp_path / "configmaps"
+    """The README's kubectl commands, run as written (a stub kubectl records the ConfigMaps and
+    Secrets they create), laid out as the chart mounts them: the locustfile's ConfigMap at
+    /mnt/locust, the lib ConfigMap at /mnt/locust/lib, the logins' Secret where
+    mount_external_secret says, PYTHONPATH and the Secrets' variables from the values; then
+    Locust started as the pods start it must import every module and list the users, and with
+    a login, a headless run there must log in with the Secret's accounts (or token), and stop
+    at once because it needs them without it."""
+    project = bake(**{"deployment": "kubernetes", **answers})
+    login = answers.get("login", "none")
+    dotenv = f"LOCUST_TIDEWAYS_APIKEY={SECRET_VALUES['key']}\n"
+    if login == "bearer":
+        dotenv += f"LOGIN_TOKEN={SECRET_VALUES['token']}\n"
+    (project.path / ".env").write_text(dotenv)
+    accounts_csv = "".join(f"{name},{password}\n" for name, password in ACCOUNTS)
+    (project.path / "accounts.csv").write_text(accounts_csv)
+    stubs, configmaps, secrets = tmp_path / "bin", tmp_path / "configmaps", tmp_path / "secrets"
     stubs.mkdir()
     (stubs / "kubectl").write_text(f"#!{sys.executable}\n{KUBECTL_STUB}")
     (stubs / "helm").write_text("#!/bin/sh\nexit 0\n")
     for stub in stubs.iterdir():
         stub.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTHON", "VIRTUAL_ENV"))}
+    outer = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTHON", "VIRTUAL_ENV", "LOGIN_"))}
     # The README's python is the project's, with its requirements installed.
-    env |= {"PATH": os.pathsep.join([str(stubs), str(baked_python.parent), env["PATH"]]), "CONFIGMAPS": str(configmaps)}
+    env = outer | {"PATH": os.pathsep.join([str(stubs), str(baked_python.parent), outer["PATH"]])}
+    env |= {"CONFIGMAPS": str(configmaps), "SECRETS": str(secrets)}
     blocks = kubernetes_blocks(project.read("README.md"))
-    assert len(blocks) == 2, "the first step and the update after a change"
+    assert len(blocks) == (2 if login == "none" else 3), "the first step, the update after a change, the logins'"
     for block in blocks:
         ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=project.path, env=env,
                              capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -382,23 +570,62 @@ def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(
     for name, contents in created.items():
         for file, content in contents.items():
             assert Path(file).name not in {".env", "accounts.csv"}, f"{file} in the ConfigMap {name}"
-            assert not any(secret.encode() in content for secret in secrets), f"a secret in {name}: {file}"
+            assert not any(secret.encode() in content for secret in SECRET_VALUES.values()), f"a secret in {name}"
         size = sum(path.stat().st_size for path in (configmaps / "create" / name).iterdir())
         assert size * 4 / 3 < 512 * 1024, f"{name}: half a ConfigMap's 1 MiB at most, base64-encoded"
 
-    filesystem = tmp_path / "pod"  # the pod's /, where the chart mounts the ConfigMaps
-    for name, mount in mounts.items():
-        shutil.copytree(configmaps / "create" / name, filesystem / mount.lstrip("/"))
-    pythonpath = [str(filesystem) + entry for entry in values["environment"]["PYTHONPATH"].split(":")]
+    made = secret_keys(secrets / "create")
+    named = set(values["environment_external_secret"]) | set(values.get("mount_external_secret", {}).get("files", {}))
+    assert set(made) == named, "the README creates the Secrets the values name, and no other"
+    assert made["shop-load-test-tideways"]["LOCUST_TIDEWAYS_APIKEY"] == SECRET_VALUES["key"].encode()
+    if login in ACCOUNT_LOGINS:
+        assert made["shop-load-test-logins"] == {"accounts.csv": accounts_csv.encode()}
+    elif login == "bearer":
+        assert made["shop-load-test-logins"] == {"LOGIN_TOKEN": SECRET_VALUES["token"].encode()}
+    replaced = secret_keys(secrets / "update")
+    assert all(replaced[name] == made[name] for name in replaced), "the logins' update makes the same Secret"
+    assert set(replaced) == ({"shop-load-test-logins"} if login != "none" else set())
+    values_text = project.read("kubernetes/values.yaml")
+    assert not [secret for secret in SECRET_VALUES.values() if secret in values_text], "no secret in the values"
+
+    filesystem = tmp_path / "pod"  # the pod's /, where the chart mounts the ConfigMaps and Secrets
+    pod = pod_layout(values, configmaps, secrets, filesystem)
+    pythonpath = pod["PYTHONPATH"].split(os.pathsep)
     assert all(Path(entry).exists() for entry in pythonpath), pythonpath
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTHON"))}
-    env["PYTHONPATH"] = os.pathsep.join(pythonpath)
-    env.update({key: str(value) for key, value in values["environment"].items() if key.startswith("LOCUST_")})
+    env = outer | pod
     locustfile = filesystem / root.lstrip("/") / values["locust_locustfile"]
     listed = subprocess.run([str(baked_python), "-m", "locust", "-f", str(locustfile), "--list"],
                             cwd=filesystem, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert listed.returncode == 0, listed.stderr[-3000:]
     assert "ShopLoadTestUser" in listed.stdout
+    if login == "none":
+        return
+
+    # What a worker (or a standalone process) reads, in the pod with the Secret's file or variable.
+    assert pod["LOCUST_APP_LOGIN"] == login, "the pods log in as locust.conf says, without it"
+    seen = subprocess.run([str(baked_python), "-c", LOAD_ACCOUNTS, login], cwd=filesystem, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert seen.returncode == 0, seen.stderr[-3000:]
+    expected = [["", SECRET_VALUES["token"]]] if login == "bearer" else [list(account) for account in ACCOUNTS]
+    assert json.loads(seen.stdout) == expected
+    accounts = {"bearer"} if login == "bearer" else {name for name, _ in ACCOUNTS}
+    log = tmp_path / "target.jsonl"
+    with login_target(baked_python, log) as url:
+        code, output = headless_run(baked_python, locustfile, filesystem, env, url,
+                                    lambda: logged_in_as(log) >= accounts, tmp_path / "run.log")  # fmt: skip
+        assert logged_in_as(log) == accounts, f"exit code {code}: {output[-3000:]}"
+    assert " needs " not in output
+    assert not any(secret in output for secret in SECRET_VALUES.values()), "no secret in Locust's output"
+
+    # Without the Secret, the same run stops at once: it needs accounts (or the token).
+    mounted = values.get("mount_external_secret", {})
+    for key in mounted.get("files", {}).get("shop-load-test-logins", []):
+        (filesystem / mounted["mountPath"].lstrip("/") / key).unlink()
+    from_secret = values["environment_external_secret"].get("shop-load-test-logins", [])
+    without = {name: value for name, value in env.items() if name not in from_secret}
+    code, output = headless_run(baked_python, locustfile, filesystem, without, "http://127.0.0.1:9",
+                                lambda: False, tmp_path / "without.log")  # fmt: skip
+    assert code == 2 and f"--app-login {login} needs" in output, output[-3000:]
 
 
 @pytest.mark.parametrize("slug", ["shop_load_test", "_weird__slug_", "x" * 90, "_"])

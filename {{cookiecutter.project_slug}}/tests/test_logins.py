@@ -241,6 +241,18 @@ def test_no_accounts_stops_locust_before_any_request(start_target, flow):
     assert target.records() == []
 
 
+def test_accounts_given_as_the_file_name_by_mistake_are_never_shown(start_target):
+    target = start_target(API_KEY, *LOGIN_TARGET)
+    result = login_run(
+        target, FLOWS["form"], "HttpLoginUser", "-t", "5s", LOGIN_ACCOUNTS="", LOGIN_ACCOUNTS_FILE=ACCOUNTS_CSV
+    )
+    assert (
+        result.returncode == 2
+        and "its value is no file's name: the CSV itself belongs in LOGIN_ACCOUNTS" in result.stderr
+    )
+    assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
+
+
 def test_more_users_than_accounts_share_them_with_one_warning(start_target):
     target = start_target(API_KEY, *LOGIN_TARGET)
     result = login_run(

@@ -48,11 +48,19 @@ def load_accounts(kind: str) -> list[tuple[str, str]]:
     return accounts
 
 
+def _accounts_file_shown() -> str:
+    """The accounts file's name for a message; never a value that looks like the accounts themselves."""
+    path = os.environ.get("LOGIN_ACCOUNTS_FILE", "accounts.csv")
+    if "," in path or "\n" in path or len(path) > 255:  # the CSV given as LOGIN_ACCOUNTS_FILE by mistake
+        return "LOGIN_ACCOUNTS_FILE (its value is no file's name: the CSV itself belongs in LOGIN_ACCOUNTS)"
+    return path
+
+
 def missing_accounts_line(kind: str) -> str:
     if kind == "bearer":
         return "Tideways: --app-login bearer needs LOGIN_TOKEN in the environment or .env (README: Logins)"
     return (
-        f"Tideways: --app-login {kind} needs accounts: {os.environ.get('LOGIN_ACCOUNTS_FILE', 'accounts.csv')} "
+        f"Tideways: --app-login {kind} needs accounts: {_accounts_file_shown()} "
         "(username,password lines), LOGIN_ACCOUNTS, or LOGIN_USERNAME and LOGIN_PASSWORD (README: Logins)"
     )
 
