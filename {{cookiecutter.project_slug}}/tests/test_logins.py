@@ -312,8 +312,8 @@ def logged_in_again_after_a_drop(target, accounts: set[str]):
         if not dropped:
             if not logged_in_as(target, accounts)():
                 return False
-            dropped.append(time.time())
             drop_sessions(target)
+            dropped.append(time.time())  # after: a request that arrives later finds no session of before
         after = {r["account"] for r in private(target.records()) if r["time"] > dropped[0]}
         return after >= accounts
 
