@@ -67,6 +67,8 @@ POD = {
     "serviceAccountAnnotations": OBJECT,
     "strategy": OBJECT,
     "tolerations": LIST,
+    "extraVolumes": {"type": "array", "items": _object(required=["name"])},
+    "extraVolumeMounts": {"type": "array", "items": _object(required=["name", "mountPath"])},
 }
 
 # The values of the deliveryhero "locust" chart 0.33.0 that the baked file may set,
@@ -190,17 +192,59 @@ def test_the_compose_spec_check_refuses_a_broken_file(bake, tmp_path):
     assert "depends_onn" in result.stdout + result.stderr
 
 
-def test_compose_runs_a_master_with_the_key_and_workers_that_scale(bake):
-    services = load_yaml(bake(deployment="docker"), "docker-compose.yml")["services"]
+def compose_variables(service: dict) -> dict[str, str | None]:
+    """A service's ``environment`` as a mapping: NAME=VALUE entries, and None for a NAME alone
+    (passed on from the shell or .env when set there)."""
+    entries = service.get("environment", [])
+    if isinstance(entries, dict):
+        return {name: None if value is None else str(value) for name, value in entries.items()}
+    return {name: value if equals else None for name, equals, value in (e.partition("=") for e in entries)}
+
+
+LOGIN_VARIABLES = {
+    "none": {},
+    "form": {
+        "LOGIN_ACCOUNTS_FILE": "/run/secrets/accounts.csv",
+        "LOGIN_ACCOUNTS": "${LOGIN_ACCOUNTS:-}",
+        "LOGIN_USERNAME": "${LOGIN_USERNAME:-}",
+        "LOGIN_PASSWORD": "${LOGIN_PASSWORD:-}",
+    },
+    "bearer": {"LOGIN_TOKEN": "${LOGIN_TOKEN:-}"},
+}
+
+
+@pytest.mark.parametrize("login", ["none", "form", "token", "bearer", "basic"])
+def test_compose_runs_a_master_with_the_key_and_workers_that_scale(bake, login):
+    """Each service gets from .env only what its role needs, by name (no env_file: it would hand a
+    container every variable of .env): the master the key, the workers the logins' secrets."""
+    compose = load_yaml(bake(deployment="docker", login=login), "docker-compose.yml")
+    services = compose["services"]
     master, worker = services["master"], services["worker"]
     assert master["build"] == worker["build"] == "."
     assert master["command"].split() == ["--master"]
     assert master["ports"] == ["127.0.0.1:8089:8089"], "the web UI, on the machine that runs compose"
-    assert [env_file["path"] for env_file in master["env_file"]] == [".env"]
+    assert "env_file" not in master and "env_file" not in worker
+    assert compose_variables(master) == {
+        "LOCUST_TIDEWAYS_APIKEY": "${LOCUST_TIDEWAYS_APIKEY:-}",
+        "LOCUST_HTML": "reports/report.html",
+        "LOCUST_CSV": "reports/stats",
+        "LOCUST_HEADLESS": None,
+        "LOCUST_EXPECT_WORKERS": None,
+    }
+    assert master["volumes"] == ["./reports:/home/locust/reports"], "the master's reports, on the host"
+    assert master["stop_signal"] == "SIGINT", "Locust writes its HTML report on SIGINT, not on SIGTERM"
     assert worker["command"].split() == ["--worker", "--master-host", "master"]
     # Scaling needs no fixed name or host port; the key reaches workers from the master only.
-    assert not {"container_name", "ports", "env_file", "environment"} & set(worker)
+    assert not {"container_name", "ports", "volumes"} & set(worker)
     assert "deploy" not in worker
+    variables = LOGIN_VARIABLES["form" if login in ACCOUNT_LOGINS else login]
+    assert compose_variables(worker) == variables
+    assert ("environment" in worker) == bool(variables), "no login, no environment"
+    if login in ACCOUNT_LOGINS:
+        assert worker["secrets"] == ["accounts.csv"]
+        assert compose["secrets"] == {"accounts.csv": {"file": "${LOGIN_ACCOUNTS_FILE:-accounts.csv}"}}
+    else:
+        assert "secrets" not in worker and "secrets" not in compose
 
 
 def test_dockerfile_base_image_tag_is_the_pinned_locust(bake):
@@ -257,6 +301,9 @@ def test_helm_values_validate_against_the_chart_values(bake, tmp_path, answers):
         ("form", "    mountPath: /mnt/logins", "    mountpath: /mnt/logins"),
         ("form", "    mountPath: /mnt/logins", "    mountPath: mnt/logins"),
         ("form", "        - accounts.csv", "        - accounts/csv"),
+        ("none", "  extraVolumeMounts:", "  extraVolumeMount:"),
+        ("none", "    - name: reports\n      mountPath:", "    - nam: reports\n      mountPath:"),
+        ("none", "    - --config=/mnt/locust/locust.conf", "    - 3"),
     ],
 )
 def test_the_values_check_refuses_misspelt_or_mistyped_values(bake, tmp_path, login, old, new):
@@ -292,14 +339,17 @@ def test_helm_values_take_the_key_from_a_secret_and_run_the_pinned_locust(bake):
     assert loadtest["environment_external_secret"] == {"shop-load-test-tideways": ["LOCUST_TIDEWAYS_APIKEY"]}
     assert "environment_secret" not in loadtest, "it renders a Secret from the values: the key would be in the repo"
     assert "mount_external_secret" not in loadtest, "no logins, no accounts"
-    assert loadtest["environment"] == {
-        "PYTHONPATH": "/mnt/locust/lib/tideways_locust.zip",
-        "LOCUST_TIDEWAYS_TRACE_RATE": "0.5",
-        "LOCUST_USERS": "25",
-        "LOCUST_SPAWN_RATE": "5",
-        "LOCUST_RUN_TIME": "2m",
-    }
+    # The settings are in locust.conf, in the ConfigMap with the test: none of them twice.
+    assert loadtest["environment"] == {"PYTHONPATH": "/mnt/locust/lib/tideways_locust.zip"}
+    conf = "/mnt/locust/locust.conf"
+    assert values["master"]["args"] == values["worker"]["args"] == [f"--config={conf}"]
+    assert f"{loadtest['locust_locustfile_path']}/locust.conf" == conf, "where the chart mounts the ConfigMap"
+    assert values["master"]["environment"] == {"LOCUST_HTML": "reports/report.html"}
+    assert values["master"]["extraVolumes"] == [{"name": "reports", "emptyDir": {}}]
+    assert values["master"]["extraVolumeMounts"] == [{"name": "reports", "mountPath": "/home/locust/reports"}]
+    assert re.search(r"^tideways-run-file = reports/", project.read("locust.conf"), re.MULTILINE)
     assert loadtest["locust_host"] == "https://shop.example.com"
+    assert re.search(r"^host = https://shop\.example\.com$", project.read("locust.conf"), re.MULTILINE)
     assert f"{loadtest['locust_locustfile_path']}/{loadtest['locust_locustfile']}" == "/mnt/locust/locustfile.py"
     assert values["worker"]["replicas"] >= 1
 
@@ -308,9 +358,9 @@ ACCOUNT_LOGINS = ("form", "token", "basic")
 
 
 @pytest.mark.parametrize("login", ["none", "form", "token", "bearer", "basic"])
-def test_helm_values_take_the_logins_from_a_secret_and_the_login_settings_of_locust_conf(bake, login):
-    """The pods have no locust.conf and no accounts.csv: the values give them both, the accounts
-    (or the token) from the Secret NAME-logins, never in the file."""
+def test_helm_values_take_the_logins_from_a_secret_and_the_login_settings_from_locust_conf(bake, login):
+    """The pods have no accounts.csv: the values give them the accounts (or the token) from the
+    Secret NAME-logins, never in the file; how the users log in is locust.conf's, in the ConfigMap."""
     project = bake(deployment="kubernetes", login=login)
     loadtest = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
     environment = loadtest["environment"]
@@ -328,9 +378,7 @@ def test_helm_values_take_the_logins_from_a_secret_and_the_login_settings_of_loc
     assert logins == ({"LOGIN_ACCOUNTS_FILE"} if login in ACCOUNT_LOGINS else set()), "a path, never a secret"
     conf = dict(re.findall(r"^(app-login[\w-]*) = (.*)$", project.read("locust.conf"), re.MULTILINE))
     assert conf["app-login"] == login
-    settings = {name: value for name, value in environment.items() if name.startswith("LOCUST_APP_LOGIN")}
-    expected = {"LOCUST_" + key.upper().replace("-", "_"): value for key, value in conf.items()}
-    assert settings == ({} if login == "none" else expected), "the login settings of locust.conf"
+    assert not [name for name in environment if name.startswith("LOCUST_")], "locust.conf's, not twice"
 
 
 def test_readme_creates_what_the_values_name(bake):
@@ -338,7 +386,9 @@ def test_readme_creates_what_the_values_name(bake):
     loadtest = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
     readme = project.read("README.md")
     [secret] = loadtest["environment_external_secret"]
-    assert f"kubectl create secret generic {secret} --from-env-file=.env\n" in readme
+    # Only the key of .env: not the report's token nor a login's secret, which no pod needs.
+    key_only = f"kubectl create secret generic {secret} --from-env-file=/dev/stdin\n"
+    assert f"grep '^LOCUST_TIDEWAYS_APIKEY=' .env | {key_only}" in readme
     assert f"kubectl create configmap {loadtest['locust_locustfile_configmap']} $(" in readme
     assert f"kubectl create configmap {loadtest['locust_lib_configmap']} --from-file=tideways_locust.zip\n" in readme
     install = f"helm install {loadtest['name']} {CHART} -f kubernetes/values.yaml"
@@ -435,6 +485,9 @@ def secret_keys(folder: Path) -> dict[str, dict[str, bytes]]:
 
 
 SECRET_VALUES = {"key": "not-a-real-key", "password": "not-a-real-password", "token": "not-a-real-token"}
+API_TOKEN = "not-a-real-api-token"  # the report's TIDEWAYS_API_TOKEN: on the machine that runs the report only
+# The outer run's variables, which no pod or container has.
+OUTER_VARIABLES = ("LOCUST_", "PYTHON", "VIRTUAL_ENV", "LOGIN_", "TIDEWAYS_")
 ACCOUNTS = [("someone@example.com", "not-a-real-password"), ("another@example.com", "not-a-real-password-2")]
 # Settings whose values are paths in the pod: re-rooted at the test's folder that stands for the pod's /.
 POD_PATHS = ("PYTHONPATH", "LOGIN_ACCOUNTS_FILE")
@@ -499,10 +552,11 @@ def logged_in_as(log: Path) -> set[str]:
     return {record["account"] for record in map(json.loads, lines) if record.get("account")}
 
 
-def headless_run(python: Path, locustfile: Path, cwd: Path, env: dict, host: str, done, output: Path):
-    """``locust --headless`` as a standalone pod process would run it, stopped (SIGTERM, as the
-    run time would) once ``done()``, or when Locust ends by itself. Its exit code and output."""
-    command = [str(python), "-m", "locust", "-f", str(locustfile), "--headless", "-u", "2", "-r", "10"]
+def headless_run(python: Path, locustfile: Path, cwd: Path, env: dict, host: str, done, output: Path, args=()):
+    """``locust --headless`` as a standalone pod process would run it (``args``: the values' own),
+    stopped (SIGTERM, as the run time would) once ``done()``, or when Locust ends by itself. Its
+    exit code and output."""
+    command = [str(python), "-m", "locust", *args, "-f", str(locustfile), "--headless", "-u", "2", "-r", "10"]
     with output.open("w") as log:
         process = subprocess.Popen([*command, "-t", "60s", "--host", host], cwd=cwd, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
@@ -512,6 +566,38 @@ def headless_run(python: Path, locustfile: Path, cwd: Path, env: dict, host: str
             process.terminate()
         code = process.wait(timeout=30)
     return code, output.read_text()
+
+
+def run_readme_kubectl(project, login: str, python: Path, tmp_path: Path) -> tuple[Path, Path, dict[str, str], str]:
+    """The README's ConfigMap and Secret steps, run as written in ``project`` (with a .env of the
+    test's key, and token for a bearer login, and an accounts.csv of ``ACCOUNTS``) by a stub kubectl
+    that lays out what they create. Returns the ConfigMaps' and Secrets' folders, the environment
+    without the outer run's variables, and the accounts.csv written."""
+    # A .env as a user's: the key, the report's token, a setting for local runs, and the logins'.
+    dotenv = f"LOCUST_TIDEWAYS_APIKEY={SECRET_VALUES['key']}\nTIDEWAYS_API_TOKEN={API_TOKEN}\n"
+    dotenv += "LOCUST_TIDEWAYS_TRACE_RATE=0\n"
+    if login == "bearer":
+        dotenv += f"LOGIN_TOKEN={SECRET_VALUES['token']}\n"
+    (project.path / ".env").write_text(dotenv)
+    accounts_csv = "".join(f"{name},{password}\n" for name, password in ACCOUNTS)
+    (project.path / "accounts.csv").write_text(accounts_csv)
+    stubs, configmaps, secrets = tmp_path / "bin", tmp_path / "configmaps", tmp_path / "secrets"
+    stubs.mkdir()
+    (stubs / "kubectl").write_text(f"#!{sys.executable}\n{KUBECTL_STUB}")
+    (stubs / "helm").write_text("#!/bin/sh\nexit 0\n")
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    outer = {k: v for k, v in os.environ.items() if not k.startswith(OUTER_VARIABLES)}
+    # The README's python is the project's, with its requirements installed.
+    env = outer | {"PATH": os.pathsep.join([str(stubs), str(python.parent), outer["PATH"]])}
+    env |= {"CONFIGMAPS": str(configmaps), "SECRETS": str(secrets)}
+    blocks = kubernetes_blocks(project.read("README.md"))
+    assert len(blocks) == (2 if login == "none" else 3), "the first step, the update after a change, the logins'"
+    for block in blocks:
+        ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=project.path, env=env,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    return configmaps, secrets, outer, accounts_csv
 
 
 @pytest.mark.parametrize(
@@ -532,52 +618,36 @@ def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(
     /mnt/locust, the lib ConfigMap at /mnt/locust/lib, the logins' Secret where
     mount_external_secret says, PYTHONPATH and the Secrets' variables from the values; then
     Locust started as the pods start it must import every module and list the users, and with
-    a login, a headless run there must log in with the Secret's accounts (or token), and stop
-    at once because it needs them without it."""
+    a login, a headless run there with the values' arguments (locust.conf from the ConfigMap)
+    must log in with the Secret's accounts (or token), and stop at once because it needs them
+    without it."""
     project = bake(**{"deployment": "kubernetes", **answers})
     login = answers.get("login", "none")
-    dotenv = f"LOCUST_TIDEWAYS_APIKEY={SECRET_VALUES['key']}\n"
-    if login == "bearer":
-        dotenv += f"LOGIN_TOKEN={SECRET_VALUES['token']}\n"
-    (project.path / ".env").write_text(dotenv)
-    accounts_csv = "".join(f"{name},{password}\n" for name, password in ACCOUNTS)
-    (project.path / "accounts.csv").write_text(accounts_csv)
-    stubs, configmaps, secrets = tmp_path / "bin", tmp_path / "configmaps", tmp_path / "secrets"
-    stubs.mkdir()
-    (stubs / "kubectl").write_text(f"#!{sys.executable}\n{KUBECTL_STUB}")
-    (stubs / "helm").write_text("#!/bin/sh\nexit 0\n")
-    for stub in stubs.iterdir():
-        stub.chmod(0o755)
-    outer = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "PYTHON", "VIRTUAL_ENV", "LOGIN_"))}
-    # The README's python is the project's, with its requirements installed.
-    env = outer | {"PATH": os.pathsep.join([str(stubs), str(baked_python.parent), outer["PATH"]])}
-    env |= {"CONFIGMAPS": str(configmaps), "SECRETS": str(secrets)}
-    blocks = kubernetes_blocks(project.read("README.md"))
-    assert len(blocks) == (2 if login == "none" else 3), "the first step, the update after a change, the logins'"
-    for block in blocks:
-        ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=project.path, env=env,
-                             capture_output=True, text=True, timeout=60)  # fmt: skip
-        assert ran.returncode == 0, ran.stdout + ran.stderr
+    configmaps, secrets, outer, accounts_csv = run_readme_kubectl(project, login, baked_python, tmp_path)
 
-    values = load_yaml(project, "kubernetes/values.yaml")["loadtest"]
+    chart_values = load_yaml(project, "kubernetes/values.yaml")
+    values = chart_values["loadtest"]
     root = values["locust_locustfile_path"]
     mounts = {values["locust_locustfile_configmap"]: root, values["locust_lib_configmap"]: f"{root}/lib"}
     created = {path.name: configmap_files(path) for path in (configmaps / "create").iterdir()}
     updated = {path.name: configmap_files(path) for path in (configmaps / "update").iterdir()}
     assert set(created) == set(mounts), "the ConfigMaps the chart mounts, and no other"
     assert updated == created, "the update commands replace the ConfigMaps with what the first step made"
-    assert set(created[values["locust_locustfile_configmap"]]) == {path.name for path in project.path.glob("*.py")}
+    test_files = {path.name for path in project.path.glob("*.py")} | {"locust.conf"}
+    assert set(created[values["locust_locustfile_configmap"]]) == test_files, "the test and its settings"
+    assert created[values["locust_locustfile_configmap"]]["locust.conf"] == project.read("locust.conf").encode()
     for name, contents in created.items():
         for file, content in contents.items():
             assert Path(file).name not in {".env", "accounts.csv"}, f"{file} in the ConfigMap {name}"
-            assert not any(secret.encode() in content for secret in SECRET_VALUES.values()), f"a secret in {name}"
+            secrets_of_env = (*SECRET_VALUES.values(), API_TOKEN)
+            assert not any(secret.encode() in content for secret in secrets_of_env), f"a secret in {name}"
         size = sum(path.stat().st_size for path in (configmaps / "create" / name).iterdir())
         assert size * 4 / 3 < 512 * 1024, f"{name}: half a ConfigMap's 1 MiB at most, base64-encoded"
 
     made = secret_keys(secrets / "create")
     named = set(values["environment_external_secret"]) | set(values.get("mount_external_secret", {}).get("files", {}))
     assert set(made) == named, "the README creates the Secrets the values name, and no other"
-    assert made["shop-load-test-tideways"]["LOCUST_TIDEWAYS_APIKEY"] == SECRET_VALUES["key"].encode()
+    assert made["shop-load-test-tideways"] == {"LOCUST_TIDEWAYS_APIKEY": SECRET_VALUES["key"].encode()}, "the key only"
     if login in ACCOUNT_LOGINS:
         assert made["shop-load-test-logins"] == {"accounts.csv": accounts_csv.encode()}
     elif login == "bearer":
@@ -586,7 +656,7 @@ def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(
     assert all(replaced[name] == made[name] for name in replaced), "the logins' update makes the same Secret"
     assert set(replaced) == ({"shop-load-test-logins"} if login != "none" else set())
     values_text = project.read("kubernetes/values.yaml")
-    assert not [secret for secret in SECRET_VALUES.values() if secret in values_text], "no secret in the values"
+    assert not [secret for secret in (*SECRET_VALUES.values(), API_TOKEN) if secret in values_text], "no secret"
 
     filesystem = tmp_path / "pod"  # the pod's /, where the chart mounts the ConfigMaps and Secrets
     pod = pod_layout(values, configmaps, secrets, filesystem)
@@ -602,7 +672,10 @@ def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(
         return
 
     # What a worker (or a standalone process) reads, in the pod with the Secret's file or variable.
-    assert pod["LOCUST_APP_LOGIN"] == login, "the pods log in as locust.conf says, without it"
+    args = [arg.replace("=/", f"={filesystem}/") for arg in chart_values["worker"]["args"]]
+    assert args == [f"--config={filesystem}{root}/locust.conf"], "the pods read locust.conf from the ConfigMap"
+    conf = (filesystem / root.lstrip("/") / "locust.conf").read_text()
+    assert re.search(rf"^app-login = {login}$", conf, re.MULTILINE), "the pods log in as locust.conf says"
     seen = subprocess.run([str(baked_python), "-c", LOAD_ACCOUNTS, login], cwd=filesystem, env=env,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert seen.returncode == 0, seen.stderr[-3000:]
@@ -612,7 +685,7 @@ def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(
     log = tmp_path / "target.jsonl"
     with login_target(baked_python, log) as url:
         code, output = headless_run(baked_python, locustfile, filesystem, env, url,
-                                    lambda: logged_in_as(log) >= accounts, tmp_path / "run.log")  # fmt: skip
+                                    lambda: logged_in_as(log) >= accounts, tmp_path / "run.log", args)  # fmt: skip
         assert logged_in_as(log) == accounts, f"exit code {code}: {output[-3000:]}"
     assert " needs " not in output
     assert not any(secret in output for secret in SECRET_VALUES.values()), "no secret in Locust's output"
@@ -624,7 +697,7 @@ def test_the_configmaps_carry_every_module_the_locustfile_imports_and_never_env(
     from_secret = values["environment_external_secret"].get("shop-load-test-logins", [])
     without = {name: value for name, value in env.items() if name not in from_secret}
     code, output = headless_run(baked_python, locustfile, filesystem, without, "http://127.0.0.1:9",
-                                lambda: False, tmp_path / "without.log")  # fmt: skip
+                                lambda: False, tmp_path / "without.log", args)  # fmt: skip
     assert code == 2 and f"--app-login {login} needs" in output, output[-3000:]
 
 
