@@ -10,6 +10,7 @@ answers they turn into code. Answers enter generated code as data, through
 from __future__ import annotations
 
 import hashlib
+import json
 import keyword
 import math
 import os
@@ -450,6 +451,17 @@ def _run_problems(answers: dict) -> list[str]:
                 )
             )
         )
+    if check_schedule(answers.get("schedule", "")) and answers.get("ci") == "none":
+        found.append(
+            str(
+                _bad(
+                    "schedule",
+                    answers["schedule"],
+                    "ci none bakes no pipeline to run on a schedule: leave it empty, "
+                    "or answer ci github, gitlab or both",
+                )
+            )
+        )
     if answers.get("ci") in ("github", "both") and job_timeout_minutes(run_time) > GITHUB_JOB_LIMIT_MINUTES:
         longest = GITHUB_JOB_LIMIT_MINUTES - JOB_MARGIN_MINUTES
         found.append(
@@ -464,6 +476,72 @@ def _run_problems(answers: dict) -> list[str]:
             )
         )
     return found
+
+
+def _default(question: str) -> object:
+    """The default answer of ``question``, from the ``cookiecutter.json`` beside this file."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "cookiecutter.json"), encoding="utf-8") as file:
+        return json.load(file).get(question)
+
+
+def _same_endpoints(text: object, other: object) -> bool:
+    try:
+        return parse_endpoints(str(text)) == parse_endpoints(str(other))
+    except AnswerError:
+        return str(text).strip() == str(other).strip()
+
+
+def notes(answers: dict) -> list[str]:
+    """Answers that this bake has nothing to change with, one line each: said, and the bake goes on.
+
+    Answers that cannot work together are refused instead (:func:`problems`); these are the ones
+    a bake can do without: the user learns where the answer goes, or that it is not used.
+    """
+    found = []
+    schedule, ci = check_schedule(answers.get("schedule", "")), answers.get("ci")
+    if schedule and ci in ("gitlab", "both"):
+        baked = "not baked into .gitlab-ci.yml" if ci == "gitlab" else "baked into the GitHub workflow only"
+        found.append(
+            f"schedule: {schedule!r} is {baked}: GitLab keeps pipeline schedules in its UI, not in the "
+            "repository; add it there, in Build > Pipeline schedules (README: GitLab CI)"
+        )
+    endpoints = answers.get("endpoints", "")
+    if answers.get("api_description") and not _same_endpoints(endpoints, _default("endpoints")):
+        found.append(
+            f"endpoints: {endpoints!r} is not used: the users come from api_description "
+            f"({described_as(answers['api_description'])}); leave endpoints at its default, or api_description empty"
+        )
+    return found
+
+
+def _is_recording(path: str) -> bool:
+    """Whether a local file is a HAR recording rather than an OpenAPI or Swagger document (a HAR is JSON)."""
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            text = file.read()
+        document = json.loads(text) if text.lstrip().startswith("{") else None
+    except (OSError, ValueError):
+        return False  # the importer says what is wrong with it, and the bake stops
+    if not isinstance(document, dict) or "openapi" in document or "swagger" in document:
+        return False
+    log = document.get("log")
+    return isinstance(log, dict) and isinstance(log.get("entries"), list)
+
+
+def api_copy(source: object) -> str:
+    """The copy of the API description that the bake keeps, or empty: none without a description, and
+    none of a HAR recording (it holds cookies). Named by the importer's rule (``api_import.documents.copy_name``).
+
+    A file is told a recording by its contents; a URL, which is fetched only by the importer, by a
+    name ending in ``.har``.
+    """
+    text = str(source).strip()
+    if not text:
+        return ""
+    suffix = os.path.splitext(text.split("?", 1)[0])[1].lower()
+    if suffix == ".har" or (not text.startswith(("http://", "https://")) and _is_recording(text)):
+        return ""
+    return "api/openapi" + (suffix if suffix in (".json", ".yaml", ".yml") else ".json")
 
 
 def unchosen_paths(answers: dict) -> list[str]:
@@ -517,6 +595,8 @@ class AnswersExtension(Extension):
             class_name=class_name,
             k8s_name=k8s_name,
             answer_problems=problems,
+            answer_notes=notes,
+            api_copy=api_copy,
             credential_answers=credential_answers,
             unchosen_paths=unchosen_paths,
         )

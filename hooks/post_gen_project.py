@@ -2,7 +2,9 @@
 
 Which files belong to which choice is said once, in ``answers.py``
 (``FILES_OF_CHOICE``); cookiecutter hands this script the list while it
-renders it (the ``unchosen_paths`` filter).
+renders it (the ``unchosen_paths`` filter). An answer this bake has nothing
+to change with gets one ``WARNING:`` line at the end (the ``answer_notes``
+filter, ``answers.notes``); it does not fail the bake.
 """
 
 import json
@@ -12,6 +14,7 @@ from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 UNCHOSEN = json.loads(r"""{{ cookiecutter | unchosen_paths | tojson }}""")
+NOTES = json.loads(r"""{{ cookiecutter | answer_notes | tojson }}""")
 
 NEXT_STEPS = """
 Baked {slug}/: a Locust load test for {host} that triggers Tideways traces.
@@ -66,6 +69,8 @@ def main() -> None:
     remove_unchosen(project)
     import_api(project)
     print(NEXT_STEPS.format(slug=ANSWERS["project_slug"], host=ANSWERS["host"]))
+    for note in NOTES:
+        print(f"WARNING: {note}", file=sys.stderr)
 
 
 if __name__ == "__main__":

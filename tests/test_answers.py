@@ -1,12 +1,16 @@
 """answers.py: how each answer is read and what is refused."""
 
+from pathlib import Path
+
 import pytest
 
 from answers import (
     Endpoint,
+    api_copy,
     check_host,
     check_wait_time,
     job_timeout_minutes,
+    notes,
     parse_endpoints,
     problems,
     pyrepr,
@@ -256,3 +260,67 @@ def test_choice_answers_outside_their_options_are_refused(question):
 @pytest.mark.parametrize("value", ["", "acme/shop", "Acme Inc/Shop 2", "acme.io/shop_v2-prod"])
 def test_tideways_project_is_empty_or_organization_and_project(value):
     assert problems({**DEFAULTS, "tideways_project": value}) == []
+
+
+SCHEDULE_IN_GITLAB = "GitLab keeps pipeline schedules in its UI, not in the repository; add it there, in Build > Pipeline schedules (README: GitLab CI)"  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("ci", "refused", "said"),
+    [
+        ("github", False, []),
+        ("both", False, [f"schedule: '0 3 * * 1' is baked into the GitHub workflow only: {SCHEDULE_IN_GITLAB}"]),
+        ("gitlab", False, [f"schedule: '0 3 * * 1' is not baked into .gitlab-ci.yml: {SCHEDULE_IN_GITLAB}"]),
+        ("none", True, []),
+    ],
+)
+def test_a_schedule_without_github_is_said_or_refused(ci, refused, said):
+    """GitHub Actions takes the schedule in its workflow; GitLab keeps schedules in its UI; no pipeline takes none."""
+    found = problems({**DEFAULTS, "ci": ci, "schedule": "0 3 * * 1"})
+    assert found == (
+        [
+            "schedule: '0 3 * * 1' is not allowed: ci none bakes no pipeline to run on a schedule: leave it empty, "
+            "or answer ci github, gitlab or both"
+        ]
+        if refused
+        else []
+    )
+    assert notes({**DEFAULTS, "ci": ci, "schedule": "0 3 * * 1"}) == said
+    assert problems({**DEFAULTS, "ci": ci, "schedule": ""}) == [] and notes({**DEFAULTS, "ci": ci}) == []
+
+
+def test_endpoints_of_ones_own_beside_an_api_description_are_said_to_be_unused():
+    described = {**DEFAULTS, "api_description": "docs/openapi.yaml"}
+    assert notes(described) == [], "the default endpoints say nothing"
+    assert notes({**described, "endpoints": "GET /,GET /products/{id} x3 , POST /cart"}) == [], "the same endpoints"
+    assert notes({**described, "endpoints": "GET /x"}) == [
+        "endpoints: 'GET /x' is not used: the users come from api_description (openapi.yaml); "
+        "leave endpoints at its default, or api_description empty"
+    ]
+    assert notes({**DEFAULTS, "endpoints": "GET /x"}) == [], "without a description they are the users"
+
+
+DOCUMENTS = Path(__file__).resolve().parent / "api_documents"
+
+
+@pytest.mark.parametrize(
+    ("source", "copy"),
+    [
+        ("", ""),
+        (str(DOCUMENTS / "catalog-3.1.json"), "api/openapi.json"),
+        (str(DOCUMENTS / "shop-3.0.yaml"), "api/openapi.yaml"),
+        (str(DOCUMENTS / "pets-swagger-2.0.yaml"), "api/openapi.yaml"),
+        (str(DOCUMENTS / "session.har"), ""),
+        ("https://shop.example.com/openapi.yml?v=2", "api/openapi.yml"),
+        ("https://shop.example.com/docs", "api/openapi.json"),
+        ("https://shop.example.com/session.har", ""),
+    ],
+)
+def test_the_copy_a_bake_keeps_is_named_as_the_importer_names_it(source, copy):
+    assert api_copy(source) == copy
+
+
+def test_a_recording_is_told_by_its_contents_not_its_name(tmp_path):
+    recording = tmp_path / "session.json"
+    recording.write_text((DOCUMENTS / "session.har").read_text())
+    assert api_copy(str(recording)) == ""

@@ -27,7 +27,7 @@ load_dotenv(Path(__file__).with_name(".env"), override=False)
 class {{ cookiecutter.project_slug | class_name }}User({{ base }}):
     wait_time = between({{ '%g' % wait[0] }}, {{ '%g' % wait[1] }})
     # Every operation weighs 1: weights={"operationId": 5} weighs one more, 0 leaves it out.
-    # authenticated adds the operations that need a login (login in locust.conf, README: Logins),
+    # authenticated adds the operations that need a login (app-login in locust.conf, README: Logins),
     # deprecated=True the deprecated ones.
     tasks = api_tasks(api_users, weights={}, authenticated={{ cookiecutter.login != "none" }})
 {%- else -%}
