@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,15 @@ import pytest
 from scripts.baked_venv import ensure_baked_venv, run_in_project
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 # The real PHP applications (WordPress, phpMyAdmin, Adminer) for the tests that log in to them.
 pytest_plugins = ["tests.php_apps.fixtures"]
 

@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -19,7 +18,7 @@ import urllib.request
 import pytest
 
 from scripts import demo
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 SCREENSHOTS = REPO / ".cache" / "screenshots"
 PROJECT = "acme/shop"
@@ -39,12 +38,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield browser
         browser.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(url: str, timeout: float = 30) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts.demo import load_target_module
 from tests.conftest import REPO
 
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "docker-compose.yml"}
@@ -31,6 +32,8 @@ KUBERNETES_FILES = {"kubernetes/values.yaml"}
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 CHART = "oci://ghcr.io/deliveryhero/helm-charts/locust --version 0.33.0"
 DOCUMENTS = Path(__file__).resolve().parent / "api_documents"
+TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
+TARGET = load_target_module(TEMPLATE)  # the baked checking target, for its log reader
 
 
 def _object(properties: dict | None = None, **extra) -> dict:
@@ -536,7 +539,7 @@ def pod_layout(values: dict, configmaps: Path, secrets: Path, filesystem: Path) 
 @contextmanager
 def login_target(python: Path, log: Path):
     """The baked checking target on 127.0.0.1 with the test's accounts and bearer token; its URL."""
-    script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "target.py"
+    script = TEMPLATE / "tests" / "target.py"
     accounts = ",".join(f"{name}:{password}" for name, password in ACCOUNTS)
     command = [str(python), str(script), "--key", SECRET_VALUES["key"], "--log", str(log), "--accounts", accounts]
     process = subprocess.Popen([*command, "--bearer", SECRET_VALUES["token"]], stdout=subprocess.PIPE, text=True)
@@ -547,9 +550,13 @@ def login_target(python: Path, log: Path):
         process.communicate(timeout=30)
 
 
+def target_records(log: Path) -> list[dict]:
+    """The checking target's records so far, whole lines only (it may be writing one)."""
+    return TARGET.read_log(log) if log.exists() else []
+
+
 def logged_in_as(log: Path) -> set[str]:
-    lines = log.read_text().splitlines() if log.exists() else []
-    return {record["account"] for record in map(json.loads, lines) if record.get("account")}
+    return {record["account"] for record in target_records(log) if record.get("account")}
 
 
 def headless_run(python: Path, locustfile: Path, cwd: Path, env: dict, host: str, done, output: Path, args=()):

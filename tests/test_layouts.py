@@ -24,7 +24,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import free_port
 from tests.locust_runs import STOP_WHEN_TOLD
 from tests.test_deployment import (
     ACCOUNT_LOGINS,
@@ -46,8 +46,10 @@ from tests.test_deployment import (
     SECRET_VALUES,
     compose_variables,
     logged_in_as,
+    login_target,
     pod_layout,
     run_readme_kubectl,
+    target_records,
 )
 
 # locust.conf's run settings, each unlike its default, read back from the master's log.
@@ -61,39 +63,15 @@ WITHIN = 60.0
 CHART_WORKDIR = "/home/locust"  # WORKDIR of Locust's official image; neither file changes it
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def records(log: Path) -> list[dict]:
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-
-
 def sessions(log: Path) -> set[str]:
     """The logged-in sessions that sent a request: a session cookie or a token each, one user's."""
     found = set()
-    for record in records(log):
+    for record in target_records(log):
         if record["account"]:
             headers = record["headers"]
             cookie = SimpleCookie(headers.get("cookie", "")).get("SID")
             found.add(cookie.value if cookie else headers.get("authorization", ""))
     return found
-
-
-@contextmanager
-def baked_target(project, python: Path, log: Path):
-    """The baked project's checking target on 127.0.0.1, with the test's key, accounts and token."""
-    accounts = ",".join(f"{name}:{password}" for name, password in ACCOUNTS)
-    command = [str(python), str(project.path / "tests" / "target.py"), "--key", SECRET_VALUES["key"],
-               "--log", str(log), "--accounts", accounts, "--bearer", SECRET_VALUES["token"]]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        yield process.stdout.readline().split()[-1]
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
 
 
 @dataclass
@@ -157,7 +135,7 @@ def waiting_for(log: Path, accounts: set[str], users: int):
     if accounts <= {"bearer"}:
 
         def done() -> bool:
-            return len([record for record in records(log) if record["account"] or not accounts]) >= 4
+            return len([record for record in target_records(log) if record["account"] or not accounts]) >= 4
 
         done.__doc__ = f"four requests{' with the bearer token' if accounts else ''}"
         return done
@@ -174,7 +152,7 @@ def assert_run_reads_locust_conf(ran: Ran, log: Path, login: str, accounts: set[
     assert RAMPING in ran.master_output and RUN_TIME in ran.master_output, ran.master_output[-3000:]
     assert logged_in_as(log) == accounts, "the users logged in as each account"
     method, page = LOGIN_PAGES.get(login, (None, None))
-    received = records(log)
+    received = target_records(log)
     if page:
         assert [r for r in received if (r["method"], r["path"]) == (method, page)], f"app-login-page {page}"
     # tideways-trace-rate = 100, and the key: every request carries a valid profiling header.
@@ -307,7 +285,7 @@ def test_the_pods_run_with_every_setting_of_locust_conf(bake, baked_python, tmp_
     stop = project.path / STOP_WHEN_TOLD  # SIGUSR1 ends the run as its run time would
     master_pod, worker_pod = tmp_path / "master-pod", tmp_path / "worker-pod"
     accounts = {name for name, _ in ACCOUNTS} if login in ACCOUNT_LOGINS else {"bearer"} if login == "bearer" else set()
-    with baked_target(project, baked_python, log) as url:
+    with login_target(baked_python, log) as url:
         values["loadtest"]["locust_host"] = url  # the host under test: --set loadtest.locust_host=URL
         master = chart_pod(values, "master", configmaps, secrets, master_pod, port)
         worker = chart_pod(values, "worker", configmaps, secrets, worker_pod, port)
@@ -465,7 +443,7 @@ def compose_run(project, python: Path, tmp_path: Path, dotenv: str, accounts_csv
     shell = {"LOCUST_HEADLESS": "true", "LOCUST_EXPECT_WORKERS": "1"}
     variables = read_dotenv(project.path / ".env") | shell  # the shell wins over .env
     log, port = tmp_path / "target.jsonl", free_port()
-    with baked_target(project, python, log) as url:
+    with login_target(python, log) as url:
         image = tmp_path / "image"
         copied = image_layout(project, image)
         assert not {".env", "accounts.csv"} & set(copied) and not [p for p in copied if p.startswith("reports/")]

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.conftest import free_port
 from tests.php_apps.mariadb import MariaDB, missing_programs
 
 HERE = Path(__file__).resolve().parent
@@ -62,12 +63,6 @@ def whole_lines(path: Path) -> list[str]:
             return log.read().split("\n")[:-1]
     except FileNotFoundError:
         return []
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def php_missing() -> list[str]:

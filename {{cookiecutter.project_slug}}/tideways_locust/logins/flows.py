@@ -103,9 +103,9 @@ class Login:
             self.busy = False
         self.logged_in = True
 
-    def _send(self, method: str, url: str, check, what: str = "login", **kwargs):
+    def _send(self, method: str, url: str, check, **kwargs):
         """A login request, named apart in Locust's statistics; ``check(response)`` failing fails it."""
-        name = f"{what}: {method} {urlsplit(url).path or url}"
+        name = f"login: {method} {urlsplit(url).path or url}"
         with self.user.client.request(method, url, name=name, catch_response=True, **kwargs) as response:
             try:
                 return check(response)
