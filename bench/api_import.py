@@ -22,9 +22,10 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
-from scripts.baked_venv import REPO
+from bench import settings
 
-RESULTS = REPO / "bench" / "results" / "api-import.md"
+REPO = settings.REPO
+RESULTS = settings.RESULTS / "api-import.md"
 
 
 def document(operations: int) -> dict:

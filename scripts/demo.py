@@ -31,6 +31,7 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from scripts import processes
 from scripts.baked_venv import REPO, ensure_baked_venv
 
 PROJECT = "demo/shop"  # a Tideways organization/project for the links; the stand-in serves it
@@ -85,21 +86,19 @@ def screenshot(page: Path, picture: Path) -> None:
 
 def start(command: list[str], cwd: Path, env: dict) -> tuple[subprocess.Popen, str]:
     """A baked helper server and the URL from its first line, ``listening on URL``."""
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+    process = processes.start(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     if not line.startswith("listening on "):
-        process.kill()
+        stop(process)
         raise SystemExit(f"{command[1]} did not start: {line!r}")
     return process, line.split()[-1]
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
+    """Stops a helper server and closes the pipe it printed its address on."""
+    processes.stop(process, timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def tideways_report(python: Path, project: Path, log: Path, reports: Path, env: dict) -> int:

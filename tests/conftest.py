@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from scripts.baked_venv import ensure_baked_venv, run_in_project
+from scripts.processes import free_port  # noqa: F401 - the tests' one way to a free port
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago, for a server a test starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # The real PHP applications (WordPress, phpMyAdmin, Adminer) for the tests that log in to them.

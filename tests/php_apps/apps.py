@@ -23,14 +23,14 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import free_port
+from scripts import processes
+from scripts.processes import free_port, whole_lines
 from tests.php_apps.mariadb import MariaDB, missing_programs
 
 HERE = Path(__file__).resolve().parent
@@ -54,15 +54,6 @@ SALTS = (
     "LOGGED_IN_SALT",
     "NONCE_SALT",
 )
-
-
-def whole_lines(path: Path) -> list[str]:
-    """The lines of a log that may still be written: a line counts once it is whole."""
-    try:
-        with open(path, encoding="utf-8") as log:
-            return log.read().split("\n")[:-1]
-    except FileNotFoundError:
-        return []
 
 
 def php_missing() -> list[str]:
@@ -229,7 +220,7 @@ class PhpApp:
             self.on_port(self.port)
             output_from = self.output.stat().st_size if self.output.exists() else 0
             with open(self.output, "ab") as output:
-                self.process = subprocess.Popen(
+                self.process = processes.start(
                     [
                         "php",
                         *self.php_options(),
@@ -244,7 +235,6 @@ class PhpApp:
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,
                 )
             if self._wait_ready(output_from):
                 self.clear_records()  # the readiness probes
@@ -309,21 +299,8 @@ class PhpApp:
 
     def stop(self) -> None:
         """Stops the server and its workers (one process group, started by start())."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT)
-        # The workers got the SIGTERM too (one process group); should one still be there, it is killed.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, 0)
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            processes.stop(self.process, STOP_TIMEOUT)
         self.process = None
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from scripts import processes
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
@@ -72,7 +73,7 @@ class MariaDB:
         )
         if install.returncode != 0:
             raise RuntimeError(f"mariadb-install-db failed:\n{install.stdout}\n{install.stderr}")
-        self.process = subprocess.Popen(
+        self.process = processes.start(
             [
                 "mariadbd",
                 "--no-defaults",
@@ -87,7 +88,6 @@ class MariaDB:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
         self._wait_ready()
         self.startup_seconds = time.monotonic() - started
@@ -139,13 +139,8 @@ class MariaDB:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
+        if self.process is not None:
+            processes.stop(self.process, STOP_TIMEOUT)
         self.process = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
