@@ -122,8 +122,8 @@ def comparison_table(comparison: dict) -> list[str]:
     lines = [
         f"Against `{comparison['source']}` ({kind} of {comparison['date']}, commit {comparison['commit']}). "
         + (
-            f"This run's A/A pairs came out within {spread:.3f} of 1: a change of a ratio within that is "
-            "noise on this machine, not a change of the runtime."
+            f"This run's A/A pairs came out within {spread:.3f} of 1: a change of a ratio side by side within "
+            "that is noise on this machine, not a change of the runtime. Memory is judged by its rounds."
             if spread is not None
             else "This run measured no A/A pair, so no change can be told from noise."
         ),

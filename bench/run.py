@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             "configs": configs,
             "header_cost": header,
             "pairs": pairs,
-            "comparison": compare(baseline, pairs, baseline_source) if baseline else None,
+            "comparison": compare(baseline, pairs, goals, baseline_source) if baseline else None,
             "runs": [run.__dict__ for run in runs],
             "pair_runs": [pair_run.as_dict() for pair_run in pair_runs],
             "profiles": profiles_for(runner, settings, goals),

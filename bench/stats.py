@@ -138,9 +138,26 @@ def resolution(pairs: dict) -> float | None:
     return max(abs(ratio - 1) for ratio in ratios) if ratios else None
 
 
-def compare(baseline: dict, pairs: dict, source: str) -> dict:
+def _memory_row(baseline: dict, goals: list[dict]) -> dict | None:
+    """The memory ratio before and now, judged by its rounds: a change within the wider spread of the
+    two runs' rounds is noise."""
+    now = next((row for row in goals if row["key"] == "memory"), {})
+    was = next((row for row in baseline.get("goals", []) if row.get("key") == "memory"), {})
+    if now.get("measured") is None:
+        return None
+    row = {"pair": "memory", "label": now["measure"], "before": was.get("measured"), "now": now["measured"]}
+    if row["before"] is None:
+        return row | {"change": None, "verdict": "new"}
+    spread = max((max(r) - min(r) for r in (was.get("rounds") or [], now.get("rounds") or []) if r), default=0.0)
+    change = row["now"] - row["before"]
+    verdict = "within the rounds' spread" if abs(change) <= spread else "outside the rounds' spread"
+    return row | {"change": change, "verdict": verdict}
+
+
+def compare(baseline: dict, pairs: dict, goals: list[dict], source: str) -> dict:
     """This run's pair ratios against ``baseline`` (an earlier ``results.json``), each judged by this
-    run's :func:`resolution`: a change within it is not measurable on this machine."""
+    run's :func:`resolution`: a change within it is not measurable on this machine; and the memory
+    ratio, judged by its rounds."""
     spread = resolution(pairs)
     before = baseline.get("pairs", {})
     rows = []
@@ -157,6 +174,8 @@ def compare(baseline: dict, pairs: dict, source: str) -> dict:
             verdict = "within the A/A spread" if abs(change) <= spread else "outside the A/A spread"
         rows.append({"pair": key, "label": PAIR_BY_KEY[key].label, "before": was, "now": data["ratio"],
                      "change": change, "verdict": verdict})  # fmt: skip
+    if memory := _memory_row(baseline, goals):
+        rows.append(memory)
     return {
         "source": source,
         "date": baseline.get("machine", {}).get("date", "unknown"),

@@ -84,29 +84,12 @@ def screenshot(page: Path, picture: Path) -> None:
     print(f"Saved a picture of the report to {picture}")
 
 
-def start(command: list[str], cwd: Path, env: dict) -> tuple[subprocess.Popen, str]:
-    """A baked helper server and the URL from its first line, ``listening on URL``."""
-    process = processes.start(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        stop(process)
-        raise SystemExit(f"{command[1]} did not start: {line!r}")
-    return process, line.split()[-1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stops a helper server and closes the pipe it printed its address on."""
-    processes.stop(process, timeout=30)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
 def tideways_report(python: Path, project: Path, log: Path, reports: Path, env: dict) -> int:
     """The baked report command against the API stand-in; prints the run's link and figures."""
     token = secrets.token_hex(16)  # throwaway, like the key
     api_env = {**env, "TIDEWAYS_API_TOKEN": token}
-    api, api_url = start(
-        [str(python), "tests/tideways_api.py", "--project", PROJECT, "--target-log", str(log)], project, api_env
+    api, api_url = processes.start_server(
+        [str(python), "tests/tideways_api.py", "--project", PROJECT, "--target-log", str(log)], cwd=project, env=api_env
     )
     try:
         shutil.rmtree(reports, ignore_errors=True)
@@ -116,7 +99,7 @@ def tideways_report(python: Path, project: Path, log: Path, reports: Path, env: 
             [str(python), *command], cwd=project, env={**api_env, "TIDEWAYS_API_URL": api_url}, timeout=300
         )
     finally:
-        stop(api)
+        processes.stop(api)
     if report.returncode != 0:
         return report.returncode
     data = json.loads((reports / "tideways-report.json").read_text(encoding="utf-8"))
@@ -147,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     env["LOCUST_TIDEWAYS_PROJECT"] = PROJECT
     env["LOCUST_TIDEWAYS_RUN_FILE"] = str(project / "reports" / "tideways-run.json")
     log = work / "target.jsonl"
-    target, url = start([str(python), "tests/target.py", "--log", str(log), "--work-ms", "40"], project, env)
+    serve = [str(python), "tests/target.py", "--log", str(log), "--work-ms", "40"]
+    target, url = processes.start_server(serve, cwd=project, env=env)
     try:
         print(f"Target {url} checks every X-Tideways-Profiler header the way Tideways does")
         command = [
@@ -170,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Running:", " ".join(command), "(the API key: a throwaway one in LOCUST_TIDEWAYS_APIKEY)", flush=True)
         locust = subprocess.run([str(python), "-m", *command], cwd=project, env=env, timeout=600)
     finally:
-        stop(target)
+        processes.stop(target)
 
     target_module = load_target_module(project)
     counts = target_module.summarize(target_module.read_log(log))

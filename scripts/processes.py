@@ -3,6 +3,7 @@
 - :func:`free_port`: a port on 127.0.0.1 that was free a moment ago;
 - :func:`start`: a process in a session of its own (so that it and whatever it starts are one
   process group), told by the kernel to stop when the Python process that started it dies;
+  :func:`start_server`: the same for a helper server that prints its URL first;
 - :func:`stop`: SIGTERM to that group, SIGKILL when it does not end in time, and SIGKILL to any
   member still left (a server's workers);
 - :func:`whole_lines`: the lines of a log another process may still be writing.
@@ -40,20 +41,34 @@ def start(command: list[str], **popen_kwargs) -> subprocess.Popen:
     return subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent, **popen_kwargs)
 
 
-def stop(process: subprocess.Popen, timeout: float = 10) -> None:
-    """Stops ``process`` (started by :func:`start`) and its group; waits for it, so nothing is left behind."""
+def start_server(command: list[str], **popen_kwargs) -> tuple[subprocess.Popen, str]:
+    """A helper server that prints ``listening on URL`` first (the baked ``tests/target.py`` and
+    ``tests/tideways_api.py``, ``tests/tools/openapi_target.py``), and that URL."""
+    process = start(command, stdout=subprocess.PIPE, text=True, **popen_kwargs)
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        stop(process)
+        raise RuntimeError(f"{' '.join(command[:2])} did not start: it printed {line!r}")
+    return process, line.split()[-1]
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> str | bytes | None:
+    """Stops ``process`` (started by :func:`start`) and its group, and waits for it, so nothing is left
+    behind. Returns what it printed since it was last read, when its output is a pipe (a server's
+    last line: what it counted)."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=timeout)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate(timeout=timeout)
     # Members of the group that outlived its leader (a server's workers) go too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+    return output
 
 
 def whole_lines(path: Path) -> list[str]:

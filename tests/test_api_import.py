@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,7 +20,9 @@ from pathlib import Path
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from scripts.demo import load_target_module, start, stop  # the baked helper servers, as the demo runs them
+from scripts import processes
+from scripts.demo import load_target_module
+from scripts.processes import start_server, stop
 from tests.conftest import REPO, BakedProject, bake_ok
 from tests.locust_runs import run_locust
 
@@ -127,7 +128,7 @@ def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
     log = tmp_path / "requests.jsonl"
     spec = openapi3_copy(project, tmp_path)
     command = [sys.executable, str(TOOLS / "openapi_target.py"), "--spec", str(spec), "--log", str(log)]
-    target, url = start(command, tmp_path, dict(os.environ))
+    target, url = start_server(command, cwd=tmp_path)
     try:
         entries = run_users(project, baked_python, url, log, until=every_operation(kept))
     finally:
@@ -163,8 +164,8 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
     ], "the host's requests in the recorded order: no other origin, no asset"
 
     log = tmp_path / "target.jsonl"
-    target, url = start([sys.executable, str(project.path / "tests" / "target.py"), "--key", "api-import-test-key",
-                         "--log", str(log)], tmp_path, dict(os.environ))  # fmt: skip
+    serve = [sys.executable, str(project.path / "tests" / "target.py"), "--key", "api-import-test-key"]
+    target, url = start_server([*serve, "--log", str(log)], cwd=tmp_path)
 
     def whole_flow(records: list[dict]) -> bool:
         """the recorded flow once"""
@@ -326,7 +327,7 @@ def test_a_url_is_fetched_and_the_document_kept_beside_the_users(bake, tmp_path)
     served = tmp_path / "served"
     served.mkdir()
     shutil.copy(DOCUMENTS / "catalog-3.1.json", served / "openapi.json")
-    server = subprocess.Popen(
+    server = processes.start(
         [sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(served)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -337,8 +338,7 @@ def test_a_url_is_fetched_and_the_document_kept_beside_the_users(bake, tmp_path)
         url = f"http://127.0.0.1:{port}/openapi.json?version=2"
         project = bake(api_description=url)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
     assert generated(project)["SOURCE"] == url, "python -m api_import fetches it again"
     assert (project.path / "api" / "openapi.json").read_text() == (DOCUMENTS / "catalog-3.1.json").read_text()
     assert "`http://127.0.0.1:" in project.read("README.md") and "?version" not in project.read("README.md")

@@ -67,7 +67,7 @@ def test_the_comparison_names_the_earlier_run_and_what_its_yardstick_is():
     pairs = stats.aggregate_pairs([pair_run("http_aa", 1, 1000, 1004), pair_run("http_1", 1, 1000, 990)])
     baseline = {"pairs": {"http_1": {"ratio": 0.993}}, "machine": {"date": "then", "commit": "b1576e0"},
                 "settings": {"quick": False}}  # fmt: skip
-    text = "\n".join(report.comparison_table(stats.compare(baseline, pairs, "bench/results/results.json")))
+    text = "\n".join(report.comparison_table(stats.compare(baseline, pairs, [], "bench/results/results.json")))
     assert "Against `bench/results/results.json` (a full run of then, commit b1576e0)" in text
     assert "within 0.004 of 1" in text
     assert "| HttpTidewaysUser at 1 beside plain HttpUser | 0.993 | 0.990 | -0.003 | within the A/A spread |" in text
@@ -84,7 +84,7 @@ def results(quick=True):
         "goals": stats.measure_goals(configs, header, runs, pairs),
         "configs": configs,
         "pairs": pairs,
-        "comparison": stats.compare({"pairs": {"http_1": {"ratio": 0.99}}}, pairs, "earlier.json"),
+        "comparison": stats.compare({"pairs": {"http_1": {"ratio": 0.99}}}, pairs, [], "earlier.json"),
         "header_cost": header,
         "profiles": [],
         "analysis": ["- a finding"],

@@ -93,12 +93,29 @@ def test_a_change_is_only_a_change_past_this_runs_resolution():
         "machine": {"date": "2026-11-28 00:23 UTC", "commit": "b1576e0"},
         "settings": {"quick": False},
     }
-    comparison = stats.compare(baseline, pairs, "bench/results/results.json")
+    comparison = stats.compare(baseline, pairs, [], "bench/results/results.json")
     rows = {row["pair"]: row for row in comparison["rows"]}
     assert comparison["resolution"] == pytest.approx(0.010) and comparison["commit"] == "b1576e0"
     assert "http_aa" not in rows, "the control is the yardstick, not a result"
     assert rows["http_1"]["change"] == pytest.approx(0.005) and rows["http_1"]["verdict"] == "within the A/A spread"
     assert rows["http_100"]["change"] == pytest.approx(0.03) and rows["http_100"]["verdict"] == "outside the A/A spread"
     assert rows["http_headers"]["before"] is None and rows["http_headers"]["verdict"] == "new"
-    without_control = stats.compare(baseline, {"http_1": pairs["http_1"]}, "x")
+    without_control = stats.compare(baseline, {"http_1": pairs["http_1"]}, [], "x")
     assert without_control["rows"][0]["verdict"] == "no A/A to tell"
+
+
+def memory_goal(measured, rounds):
+    return {"key": "memory", "measure": "memory of a 1,000-user run with tracing / without", "measured": measured,
+            "rounds": rounds}  # fmt: skip
+
+
+def test_memory_is_compared_against_the_spread_of_its_rounds():
+    before = {"goals": [memory_goal(1.042, [1.038, 1.043, 1.042, 1.042])]}
+    grown = stats.compare(before, {}, [memory_goal(1.086, [1.084, 1.085, 1.090, 1.085])], "x")["rows"]
+    assert grown == [{"pair": "memory", "label": "memory of a 1,000-user run with tracing / without",
+                      "before": 1.042, "now": 1.086, "change": pytest.approx(0.044),
+                      "verdict": "outside the rounds' spread"}]  # fmt: skip
+    one_round = stats.compare(before, {}, [memory_goal(1.044, [1.044])], "x")["rows"][0]
+    assert one_round["verdict"] == "within the rounds' spread", "the baseline's rounds are the yardstick then"
+    assert stats.compare({}, {}, [memory_goal(1.04, [1.04])], "x")["rows"][0]["verdict"] == "new"
+    assert stats.compare(before, {}, [memory_goal(None, [])], "x")["rows"] == []

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from scripts import demo
+from scripts import demo, processes
 from tests.conftest import REPO, free_port
 
 SCREENSHOTS = REPO / ".cache" / "screenshots"
@@ -56,11 +56,10 @@ def test_the_web_ui_tab_shows_the_run_and_opens_its_traces(bake, baked_python, b
     key = secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "TIDEWAYS_"))}
     env.update(LOCUST_TIDEWAYS_APIKEY=key, LOCUST_TIDEWAYS_RUN_FILE="")
-    target, url = demo.start(
-        [str(baked_python), "tests/target.py", "--key", key, "--log", str(tmp_path / "t.jsonl")], project.path, env
-    )
+    serve = [str(baked_python), "tests/target.py", "--key", key, "--log", str(tmp_path / "t.jsonl")]
+    target, url = processes.start_server(serve, cwd=project.path, env=env)
     port = free_port()
-    locust = subprocess.Popen(
+    locust = processes.start(
         [str(baked_python), "-m", "locust", "--host", url, "--web-host", "127.0.0.1", "--web-port", str(port),
          "--autostart", "-u", "2", "-r", "2", "--tideways-trace-rate", "100"],
         cwd=project.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -97,8 +96,7 @@ def test_the_web_ui_tab_shows_the_run_and_opens_its_traces(bake, baked_python, b
         context.close()
     finally:
         for process in (locust, target):
-            process.terminate()
-            process.wait(timeout=30)
+            processes.stop(process, timeout=30)
 
 
 def test_the_html_report_shows_the_link_the_figures_and_the_chart(browser, tmp_path, capfd):

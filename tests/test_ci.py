@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts import processes
 from tests.conftest import REPO
 
 NODE_TOOLS = REPO / "node_modules"
@@ -154,10 +155,7 @@ def start_target(baked_python: Path, log: Path, *options: str) -> tuple[subproce
     its URL, key and log."""
     key = secrets.token_hex(16)
     script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "target.py"
-    process = subprocess.Popen(
-        [str(baked_python), str(script), "--key", key, "--log", str(log), *options], stdout=subprocess.PIPE, text=True
-    )
-    url = process.stdout.readline().split()[-1]
+    process, url = processes.start_server([str(baked_python), str(script), "--key", key, "--log", str(log), *options])
     return process, {"url": url, "key": key, "log": log}
 
 
@@ -166,8 +164,7 @@ def target(baked_python, tmp_path):
     """The baked project's checking target on 127.0.0.1, with a throwaway key."""
     process, found = start_target(baked_python, tmp_path / "target.jsonl")
     yield found
-    process.terminate()
-    process.communicate(timeout=30)
+    processes.stop(process, timeout=30)
 
 
 ACCOUNTS = [("alice@example.com", f"pw-{secrets.token_hex(8)}"), ("bob@example.com", f"pw-{secrets.token_hex(8)}")]
@@ -179,8 +176,7 @@ def login_target(baked_python, tmp_path):
     accounts = ",".join(f"{name}:{password}" for name, password in ACCOUNTS)
     process, found = start_target(baked_python, tmp_path / "target.jsonl", "--accounts", accounts)
     yield found
-    process.terminate()
-    process.communicate(timeout=30)
+    processes.stop(process, timeout=30)
 
 
 def target_records(target: dict) -> list[dict]:
@@ -192,16 +188,12 @@ def tideways_api(baked_python, target, tmp_path):
     """The baked stand-in of Tideways' REST API, its figures from what the target received."""
     token = secrets.token_hex(16)
     script = REPO / "{{cookiecutter.project_slug}}" / "tests" / "tideways_api.py"
-    process = subprocess.Popen(
+    process, url = processes.start_server(
         [str(baked_python), str(script), "--project", "acme/shop", "--target-log", str(target["log"])],
-        stdout=subprocess.PIPE,
-        text=True,
         env={**os.environ, "TIDEWAYS_API_TOKEN": token},
     )
-    url = process.stdout.readline().split()[-1]
     yield {"url": url, "token": token}
-    process.terminate()
-    process.communicate(timeout=30)
+    processes.stop(process, timeout=30)
 
 
 REPORT_FILES = {"tideways-run.json", "tideways-report.md", "tideways-report.json", "tideways-report.html"}

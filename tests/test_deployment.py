@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts import processes
 from scripts.demo import load_target_module
 from tests.conftest import REPO
 
@@ -542,12 +543,11 @@ def login_target(python: Path, log: Path):
     script = TEMPLATE / "tests" / "target.py"
     accounts = ",".join(f"{name}:{password}" for name, password in ACCOUNTS)
     command = [str(python), str(script), "--key", SECRET_VALUES["key"], "--log", str(log), "--accounts", accounts]
-    process = subprocess.Popen([*command, "--bearer", SECRET_VALUES["token"]], stdout=subprocess.PIPE, text=True)
+    process, url = processes.start_server([*command, "--bearer", SECRET_VALUES["token"]])
     try:
-        yield process.stdout.readline().split()[-1]
+        yield url
     finally:
-        process.terminate()
-        process.communicate(timeout=30)
+        processes.stop(process, timeout=30)
 
 
 def target_records(log: Path) -> list[dict]:

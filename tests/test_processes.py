@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from scripts import processes
 
 # A leader that starts a worker in its own group, says both pids, and ignores SIGTERM itself so that
@@ -63,3 +65,22 @@ def test_only_whole_lines_of_a_log_being_written_count(tmp_path):
     assert processes.whole_lines(log) == []
     log.write_text('{"a": 1}\n{"b": 2}\n{"c"')
     assert processes.whole_lines(log) == ['{"a": 1}', '{"b": 2}']
+
+
+SERVER = """
+import signal, sys
+signal.signal(signal.SIGTERM, lambda *_: (print("served 3 requests", flush=True), sys.exit(0)))
+print("listening on http://127.0.0.1:8123", flush=True)
+signal.pause()
+"""
+
+
+def test_a_helper_server_says_its_url_first_and_its_last_line_is_kept_when_stopped():
+    process, url = processes.start_server([sys.executable, "-c", SERVER])
+    assert url == "http://127.0.0.1:8123"
+    assert processes.stop(process) == "served 3 requests\n" and process.returncode == 0
+
+
+def test_a_helper_server_that_does_not_say_its_url_is_stopped_and_named():
+    with pytest.raises(RuntimeError, match=r"did not start: it printed 'no port\\n'"):
+        processes.start_server([sys.executable, "-c", "print('no port'); import time; time.sleep(60)"])

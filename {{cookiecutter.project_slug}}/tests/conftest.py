@@ -14,6 +14,7 @@ folder without the project's ``locust.conf``: its settings (a login, limits) are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -78,12 +79,13 @@ class Target:
 
 
 def stop_server(process: subprocess.Popen) -> str:
-    """Stop a helper server with SIGTERM (its summary line is printed then), killed after 10 s; its output."""
+    """Stop a helper server or Locust with SIGTERM (a server prints its summary line then), killed after 20 s;
+    its output, when it is a pipe."""
     if process.poll() is not None:
         return ""
     process.send_signal(signal.SIGTERM)
     try:
-        out, _ = process.communicate(timeout=10)
+        out, _ = process.communicate(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         out, _ = process.communicate()
@@ -410,24 +412,22 @@ def wait_until(condition, timeout: float, interval: float = 0.2):
     raise AssertionError(f"not true within {timeout} s: {condition.__doc__ or condition}")
 
 
-def web_ui_page(locustfile: Path, *args: str, env: dict[str, str]) -> str:
-    """The HTML of the web UI's page, as a browser first gets it, of Locust started with ``args``."""
+@contextlib.contextmanager
+def web_ui(locustfile: Path, *args: str, env: dict[str, str], host: str = "http://127.0.0.1:9"):
+    """Locust with its web UI on 127.0.0.1 (``args``: ``--autostart``, users ...), stopped at the end;
+    yields ``fetch(path)``, the body at that path of the web UI ("" while nothing answers yet)."""
     port = free_port()
-    command = [
-        "-f",
-        str(locustfile),
-        "--host",
-        "http://127.0.0.1:9",
-        "--web-host",
-        "127.0.0.1",
-        "--web-port",
-        str(port),
-    ]
+    command = ["-f", str(locustfile), "--host", host, "--web-host", "127.0.0.1", "--web-port", str(port), *args]
     process = subprocess.Popen(
-        locust_command(*command, *args), env=env, cwd=RUN_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        locust_command(*command), env=env, cwd=RUN_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        return wait_until(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=30)
+        yield lambda path: http_get(f"http://127.0.0.1:{port}{path}")
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_server(process)
+
+
+def web_ui_page(locustfile: Path, *args: str, env: dict[str, str]) -> str:
+    """The HTML of the web UI's page, as a browser first gets it, of Locust started with ``args``."""
+    with web_ui(locustfile, *args, env=env) as fetch:
+        return wait_until(lambda: fetch("/"), timeout=30)

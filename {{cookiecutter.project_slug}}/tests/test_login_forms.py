@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tideways_locust.logins import LoginError
@@ -134,3 +137,18 @@ def test_a_form_to_set_a_new_password_is_not_the_login_form_again():
     assert shows_login_form(login, "pwd") and shows_login_form(login.encode())
     assert not shows_login_form(profile, "pwd") and shows_login_form(profile), "any password form, name unknown"
     assert not shows_login_form("<p>Log out</p>", "pwd") and not shows_login_form(None)
+
+
+def test_lxml_is_loaded_only_by_a_page_with_a_password_input():
+    """Every Locust process imports the runtime; only a form login needs lxml (4 MiB a process)."""
+    script = (
+        "import sys, tideways_locust\n"
+        "from tideways_locust.logins.forms import shows_login_form\n"
+        "before = 'lxml' in sys.modules\n"
+        "shows_login_form('<p>no form</p>')\n"
+        "plain = 'lxml' in sys.modules\n"
+        "shows_login_form('<form><input type=password name=pw></form>')\n"
+        "print(before, plain, 'lxml' in sys.modules)"
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert found.stdout.split() == ["False", "False", "True"]

@@ -7,7 +7,6 @@ session, token or basic login, and records the account of every request.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.request
 
@@ -20,16 +19,14 @@ from tests.conftest import (
     LOGIN_ENV,
     LOGIN_TARGET,
     ROOT,
-    RUN_DIR,
     SECRETS,
     arrived,
     free_port,
-    http_get,
-    locust_command,
     locust_env,
     run_locust,
     run_master_and_workers,
     wait_until,
+    web_ui,
     web_ui_page,
 )
 
@@ -354,25 +351,16 @@ def test_a_user_whose_logins_again_keep_failing_stops_with_the_reason(start_targ
 
 def test_the_web_ui_tab_counts_the_logins(start_target):
     target = start_target(API_KEY, *LOGIN_TARGET)
-    port = free_port()
-    process = subprocess.Popen(
-        locust_command("-f", str(LOGINS), "--host", target.url, "--web-host", "127.0.0.1", "--web-port", str(port),
-                       "--autostart", *SHORT, *FLOWS["form"], "FastHttpLoginUser"),
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, **LOGIN_ENV), cwd=RUN_DIR,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, **LOGIN_ENV)
+    with web_ui(LOGINS, "--autostart", *SHORT, *FLOWS["form"], "FastHttpLoginUser", env=env, host=target.url) as fetch:
 
-    def counted() -> str | None:
-        stats = http_get(f"http://127.0.0.1:{port}/stats/requests")
-        tables = {t["key"]: t["data"] for t in json.loads(stats).get("extended_stats", [])} if stats else {}
-        logins = (tables.get("tideways") or [{}])[0].get("logins", "")
-        return logins if "3 users logged in" in logins else None
+        def counted() -> str | None:
+            stats = fetch("/stats/requests")
+            tables = {t["key"]: t["data"] for t in json.loads(stats).get("extended_stats", [])} if stats else {}
+            logins = (tables.get("tideways") or [{}])[0].get("logins", "")
+            return logins if "3 users logged in" in logins else None
 
-    try:
         logins = wait_until(counted, timeout=30)
-        page = http_get(f"http://127.0.0.1:{port}/")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+        page = fetch("/")
     assert logins == "3 users logged in (form) with 3 accounts, 0 re-logins, 0 failed"
     assert '"Logins"' in page and not any(secret in page for secret in SECRETS)

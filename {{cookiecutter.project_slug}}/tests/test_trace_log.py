@@ -19,8 +19,6 @@ from tests.conftest import (
     WORKERS,
     all_of,
     arrived,
-    free_port,
-    http_get,
     locust_command,
     locust_env,
     run_locust,
@@ -28,6 +26,7 @@ from tests.conftest import (
     run_scenario,
     scenario_done,
     wait_until,
+    web_ui,
 )
 from tests.target import whole_lines
 
@@ -364,31 +363,20 @@ def test_a_seed_traces_the_same_requests_again(start_target):
 @pytest.mark.locust_hooks
 def test_web_ui_shows_the_tideways_figures_live(start_target):
     target, other = start_target(), start_target()
-    port = free_port()
-    process = subprocess.Popen(
-        locust_command("-f", str(SCENARIO), "--host", target.url, "--web-host", "127.0.0.1", "--web-port", str(port),
-                       "--autostart", "-u", "2", "-r", "2", "--tideways-trace-rate", "100", "HttpScenario"),
-        env=locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url), cwd=RUN_DIR,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    env = locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, OTHER_ORIGIN=other.url)
+    args = ("--autostart", "-u", "2", "-r", "2", "--tideways-trace-rate", "100", "HttpScenario")
+    with web_ui(SCENARIO, *args, env=env, host=target.url) as fetch:
 
-    def fetch(path: str) -> str:
-        return http_get(f"http://127.0.0.1:{port}{path}")
+        def traced_figures():
+            stats = fetch("/stats/requests")
+            if not stats:
+                return None
+            tables = {table["key"]: table["data"] for table in json.loads(stats).get("extended_stats", [])}
+            rows = tables.get("tideways") or [{}]
+            return rows[0] if rows[0].get("traced", 0) > 0 else None
 
-    def traced_figures():
-        stats = fetch("/stats/requests")
-        if not stats:
-            return None
-        tables = {table["key"]: table["data"] for table in json.loads(stats).get("extended_stats", [])}
-        rows = tables.get("tideways") or [{}]
-        return rows[0] if rows[0].get("traced", 0) > 0 else None
-
-    try:
         figures = wait_until(traced_figures, timeout=30)
         page = fetch("/")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
     assert figures["rate_asked"] == 100 and figures["requests"] >= figures["traced"] > 0
     assert '"extended_tabs"' in page and "Tideways" in page
     assert API_KEY not in page
