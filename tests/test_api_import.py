@@ -22,7 +22,6 @@ from cookiecutter.exceptions import FailedHookException
 
 from scripts import processes
 from scripts.demo import load_target_module
-from scripts.processes import start_server, stop
 from tests.conftest import REPO, BakedProject, bake_ok
 from tests.locust_runs import run_locust
 
@@ -128,11 +127,11 @@ def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
     log = tmp_path / "requests.jsonl"
     spec = openapi3_copy(project, tmp_path)
     command = [sys.executable, str(TOOLS / "openapi_target.py"), "--spec", str(spec), "--log", str(log)]
-    target, url = start_server(command, cwd=tmp_path)
+    target, url = processes.start_server(command, cwd=tmp_path)
     try:
         entries = run_users(project, baked_python, url, log, until=every_operation(kept))
     finally:
-        stop(target)
+        processes.stop(target)
     received = logged(project, log)
     invalid = [r for r in received if not r["valid"]]
     assert received and not invalid, invalid[:3]
@@ -165,7 +164,7 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
 
     log = tmp_path / "target.jsonl"
     serve = [sys.executable, str(project.path / "tests" / "target.py"), "--key", "api-import-test-key"]
-    target, url = start_server([*serve, "--log", str(log)], cwd=tmp_path)
+    target, url = processes.start_server([*serve, "--log", str(log)], cwd=tmp_path)
 
     def whole_flow(records: list[dict]) -> bool:
         """the recorded flow once"""
@@ -174,7 +173,7 @@ def test_a_recording_is_one_flow_to_the_host_without_credentials(cookies, baked_
     try:
         run_users(project, baked_python, url, log, until=whole_flow, users=1)
     finally:
-        stop(target)
+        processes.stop(target)
     received = logged(project, log)
     first = received[: len(flow)]
     assert [(r["method"], r["path"]) for r in first] == [(s["method"], s["path"]) for s in flow]
@@ -338,7 +337,7 @@ def test_a_url_is_fetched_and_the_document_kept_beside_the_users(bake, tmp_path)
         url = f"http://127.0.0.1:{port}/openapi.json?version=2"
         project = bake(api_description=url)
     finally:
-        stop(server)
+        processes.stop(server)
     assert generated(project)["SOURCE"] == url, "python -m api_import fetches it again"
     assert (project.path / "api" / "openapi.json").read_text() == (DOCUMENTS / "catalog-3.1.json").read_text()
     assert "`http://127.0.0.1:" in project.read("README.md") and "?version" not in project.read("README.md")
