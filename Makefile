@@ -51,7 +51,7 @@ php-apps:
 demo: $(BIN)/installed  ## bake a project, load a local target, show what was traced
 	$(BIN)/python -m scripts.demo
 
-test: $(BIN)/installed node_modules/installed rsync chromium php-apps  ## every test: the template's and each baked project's own
+test: $(BIN)/installed $(BIN)/bench-installed node_modules/installed rsync chromium php-apps  ## every test: the template's and each baked project's own
 	$(BIN)/python -m pytest
 
 RUNS ?= 20
