@@ -4,13 +4,14 @@
 2. starts the baked project's checking target (``tests/target.py``) on
    127.0.0.1, which checks every ``X-Tideways-Profiler`` header as Tideways does;
 3. runs a short ``locust --headless`` in the baked project against it, signing
-   with a throwaway API key that is never printed;
+   with a throwaway API key that is never printed; the run's Tideways event (a
+   marker) goes to the baked stand-in of Tideways' API (``tests/tideways_api.py``,
+   started first), never to app.tideways.io;
 4. prints how many requests were sent, traced and accepted, and the first
    records of the run's trace log (reference id, request, status);
-5. starts the baked stand-in of Tideways' REST API (``tests/tideways_api.py``,
-   whose figures come from what the target received), runs the baked report
-   command against it and prints the run's link and the report's figures. The
-   report stays in ``--reports`` (default ``.cache/demo-reports/``).
+5. runs the baked report command against that stand-in (whose figures come
+   from what the target received) and prints the run's link and the report's
+   figures. The report stays in ``--reports`` (default ``.cache/demo-reports/``).
 
 Exits non-zero when Locust fails, nothing was traced, any header was refused,
 the trace log does not hold one record per traced request, or the report fails.
@@ -84,22 +85,25 @@ def screenshot(page: Path, picture: Path) -> None:
     print(f"Saved a picture of the report to {picture}")
 
 
-def tideways_report(python: Path, project: Path, log: Path, reports: Path, env: dict) -> int:
+def start_tideways_api(python: Path, project: Path, log: Path, calls: Path, env: dict):
+    """The baked stand-in of Tideways' API, its figures from the target's ``log``: its process, its
+    URL and the environment (with a throwaway token) that reaches it."""
+    api_env = {**env, "TIDEWAYS_API_TOKEN": secrets.token_hex(16)}  # throwaway, like the key
+    api_env["TIDEWAYS_APIKEY"] = env["LOCUST_TIDEWAYS_APIKEY"]  # its events endpoint checks the run's key
+    command = [str(python), "tests/tideways_api.py", "--project", PROJECT, "--target-log", str(log)]
+    command += ["--calls", str(calls)]
+    api, api_url = processes.start_server(command, cwd=project, env=api_env)
+    return api, api_url, api_env
+
+
+def tideways_report(python: Path, project: Path, api_url: str, reports: Path, api_env: dict) -> int:
     """The baked report command against the API stand-in; prints the run's link and figures."""
-    token = secrets.token_hex(16)  # throwaway, like the key
-    api_env = {**env, "TIDEWAYS_API_TOKEN": token}
-    api, api_url = processes.start_server(
-        [str(python), "tests/tideways_api.py", "--project", PROJECT, "--target-log", str(log)], cwd=project, env=api_env
+    shutil.rmtree(reports, ignore_errors=True)
+    command = ["-m", "tideways_locust.report", "--wait", "0", "--out", str(reports.resolve())]
+    print(f"\nRunning: python {' '.join(command)} (Tideways' API: a local stand-in at {api_url})", flush=True)
+    report = subprocess.run(
+        [str(python), *command], cwd=project, env={**api_env, "TIDEWAYS_API_URL": api_url}, timeout=300
     )
-    try:
-        shutil.rmtree(reports, ignore_errors=True)
-        command = ["-m", "tideways_locust.report", "--wait", "0", "--out", str(reports.resolve())]
-        print(f"\nRunning: python {' '.join(command)} (Tideways' API: a local stand-in at {api_url})", flush=True)
-        report = subprocess.run(
-            [str(python), *command], cwd=project, env={**api_env, "TIDEWAYS_API_URL": api_url}, timeout=300
-        )
-    finally:
-        processes.stop(api)
     if report.returncode != 0:
         return report.returncode
     data = json.loads((reports / "tideways-report.json").read_text(encoding="utf-8"))
@@ -129,7 +133,22 @@ def main(argv: list[str] | None = None) -> int:
     env["LOCUST_TIDEWAYS_TRACE_LOG"] = str(trace_log)
     env["LOCUST_TIDEWAYS_PROJECT"] = PROJECT
     env["LOCUST_TIDEWAYS_RUN_FILE"] = str(project / "reports" / "tideways-run.json")
-    log = work / "target.jsonl"
+    api, api_url, api_env = start_tideways_api(python, project, work / "target.jsonl", work / "api-calls.jsonl", env)
+    env["LOCUST_TIDEWAYS_EVENTS_URL"] = api_url.removesuffix("/apps/api") + "/api/events"
+    try:
+        report = traced_run(args, python, project, work, env, api_url, api_env)
+    finally:
+        processes.stop(api)
+    if args.keep:
+        print(f"The baked project stays in {project}")
+    else:
+        shutil.rmtree(work)
+    return report
+
+
+def traced_run(args, python: Path, project: Path, work: Path, env: dict, api_url: str, api_env: dict) -> int:
+    """Steps 2 to 5, with the API stand-in running; the exit code."""
+    log, calls, trace_log = work / "target.jsonl", work / "api-calls.jsonl", work / "traces.jsonl"
     serve = [str(python), "tests/target.py", "--log", str(log), "--work-ms", "40"]
     target, url = processes.start_server(serve, cwd=project, env=env)
     try:
@@ -169,11 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         f"({share:.1f} %, asked {args.trace_rate} %), {counts['accepted']} accepted, "
         f"{counts['rejected']} rejected by the header check."
     )
-    report = tideways_report(python, project, log, args.reports, env) if locust.returncode == 0 else None
-    if args.keep:
-        print(f"The baked project stays in {project}")
-    else:
-        shutil.rmtree(work)
+    events = [call["event"] for call in target_module.read_log(calls) if call["path"] == "/api/events"]
+    for event in events:  # the run posts one, unless Tideways' events are turned off
+        print(f"Tideways event: {event['type']} {event['name']!r} (to the stand-in; in Tideways' charts for real)")
+    report = tideways_report(python, project, api_url, args.reports, api_env) if locust.returncode == 0 else None
     if locust.returncode != 0:
         print(f"Locust exited with {locust.returncode}", file=sys.stderr)
         return 1

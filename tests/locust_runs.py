@@ -41,7 +41,7 @@ def run_locust(
     awaited until it ends on its own (at ``RUN_TIME`` at the latest)."""
     command = [
         str(python), "-m", "locust", "--headless", "--only-summary", "-f", f"{locustfile},{STOP_WHEN_TOLD}",
-        "-t", RUN_TIME, "--tideways-run-file", "", *args,
+        "-t", RUN_TIME, "--tideways-run-file", "", "--tideways-event", "none", *args,
     ]  # fmt: skip
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(

@@ -23,6 +23,7 @@ def test_demo_traces_links_and_reports(capfd, tmp_path):
     data = json.loads((reports / "tideways-report.json").read_text())
     run_id = data["run"]["id"]
     assert f"Traces of run {run_id}: https://app.tideways.io/o/demo/shop/traces?cid={run_id}" in out
+    assert f"Tideways event: marker 'Load test {run_id}' (to the stand-in" in out, "the run's event, posted locally"
     figures = re.search(r"Locust: (\d+) requests, .*; Tideways: (\d+) requests", out)
     assert figures and int(figures[1]) == sent == data["client"]["total"]["requests"]
     assert int(figures[2]) == data["server"]["total"]["requests"] == sent, "every request reached the target"

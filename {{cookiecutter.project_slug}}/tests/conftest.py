@@ -138,6 +138,11 @@ class StandIn:
         url = f"{self.url}/{quote(organization, safe='')}/{quote(project_name, safe='')}/{name}"
         return url + ("?" + urlencode(query) if query else "")
 
+    @property
+    def events_url(self) -> str:
+        """Its events endpoint, as Tideways' is ``https://app.tideways.io/api/events``."""
+        return self.url.removesuffix("/apps/api") + "/api/events"
+
     def calls(self) -> list[dict]:
         return read_log(self.calls_log) if self.calls_log.exists() else []
 
@@ -148,8 +153,9 @@ class StandIn:
 
 @pytest.fixture
 def start_tideways_api(tmp_path):
-    """``start_tideways_api(project, *args, target_log=None, script=None, token=None)`` starts the API
-    stand-in on 127.0.0.1; the token (made up unless given) reaches it through the environment."""
+    """``start_tideways_api(project, *args, target_log=None, script=None, token=None, api_key=None)`` starts
+    the API stand-in on 127.0.0.1; the token (made up unless given) reaches it through the environment,
+    and so does ``api_key``, the project's key its events endpoint then asks for (else any key)."""
     started: list[StandIn] = []
 
     def start(
@@ -158,6 +164,7 @@ def start_tideways_api(tmp_path):
         target_log: Path | None = None,
         script: dict | None = None,
         token: str | None = None,
+        api_key: str | None = None,
     ) -> StandIn:
         token = token or f"api-token-{os.urandom(8).hex()}"
         calls = tmp_path / f"api-calls-{len(started)}.jsonl"
@@ -169,6 +176,9 @@ def start_tideways_api(tmp_path):
             script_file.write_text(json.dumps(script))
             command += ["--script", str(script_file)]
         env = {**os.environ, "TIDEWAYS_API_TOKEN": token}  # never on a command line
+        env.pop("TIDEWAYS_APIKEY", None)
+        if api_key is not None:
+            env["TIDEWAYS_APIKEY"] = api_key
         process = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, text=True, env=env)
         line = _read_line(process, timeout=30)
         assert re.fullmatch(r"listening on http://127\.0\.0\.1:\d+/apps/api\n", line), line
@@ -185,13 +195,16 @@ def locust_env(**variables: str) -> dict[str, str]:
     """The environment without LOCUST_*, TIDEWAYS_* or LOGIN_* variables, plus ``variables``:
     a test brings its own key and accounts, never the team's.
 
-    No run file unless a test asks for one (``locust.conf`` names one in ``reports/``).
+    No run file unless a test asks for one (``locust.conf`` names one in ``reports/``), and no
+    Tideways event (nothing but 127.0.0.1 is reachable here): a test of events asks for one and
+    points ``LOCUST_TIDEWAYS_EVENTS_URL`` at a stand-in.
     """
     prefixes = ("LOCUST_", "TIDEWAYS_", "LOGIN_")
     env = {name: value for name, value in os.environ.items() if not name.startswith(prefixes)}
     env.pop("GITHUB_STEP_SUMMARY", None)
     env["PYTHONPATH"] = str(ROOT)
     env["LOCUST_TIDEWAYS_RUN_FILE"] = ""
+    env["LOCUST_TIDEWAYS_EVENT"] = "none"
     env.update(variables)
     return env
 

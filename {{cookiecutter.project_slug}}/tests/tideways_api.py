@@ -11,7 +11,8 @@ computed here, not by Tideways. The facts it relies on:
   ``https://app.tideways.io/apps/api``; header ``Authorization: Bearer TOKEN``.
 - ``traces``: ``env``, ``s``, ``has_callgraph``, ``min_date`` and ``max_date``
   (UTC ``Y-m-d H:i``, both or neither: one alone is ignored), ``sort_by``
-  (``response_time`` or ``memory``), ``min_response_time_ms``, ``limit`` (at
+  (``response_time`` or ``memory``), ``min_response_time_ms``, ``transaction_name``
+  (exactly the transaction's name), ``limit`` (at
   most about 30); answers ``{"traces": [...]}``. An unknown ``env`` falls back
   to the default environment, so every trace here has ``--environment``.
 - ``performance``: ``ts`` is the last minute of the window, ``m`` the minutes
@@ -58,8 +59,19 @@ else is given. ``{"empty_until_call": N}`` answers the endpoint's calls
 numbered below N (counted from the start, scripted ones included) with no data
 (Tideways still ingesting) and is used up by call N.
 
+``POST /api/events`` (outside ``/apps/api``, as Tideways' events endpoint
+``https://app.tideways.io/api/events``) takes a JSON event: ``apiKey`` (the
+project's API key; it must be ``$TIDEWAYS_APIKEY`` when that is set, else any
+non-empty one), ``name``, ``type`` (``release``, ``marker`` or
+``maintenance``), optional ``description``, ``environment``, ``service`` (strings)
+and ``compareAfterMinutes`` (5 to 90). No token. Its answers are choices of this
+stand-in (Tideways documents none): 201 ``{}``, 401 for a missing or other key,
+400 ``{"error": ...}`` for a bad body, 405 for another method; ``"events"`` in
+``--script`` cans them as for the other endpoints.
+
 ``--calls`` gets one JSON line per call: ``time``, ``method``, ``path``,
-``query``, ``authorized``, ``status``; never the token.
+``query``, ``authorized``, ``status``; never the token. An event's line also
+has ``event``: its body without ``apiKey``.
 """
 
 from __future__ import annotations
@@ -86,6 +98,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 BASE_PATH = "/apps/api"
 ENDPOINTS = ("traces", "performance")
+EVENTS_PATH = "/api/events"
+EVENT_TYPES = ("release", "marker", "maintenance")
+SCRIPTED = (*ENDPOINTS, "events")
 MINUTE_FORMAT = "%Y-%m-%d %H:%M"
 MINUTE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}")
 MAX_WINDOW = 1440
@@ -376,6 +391,8 @@ def traces(requests: list[Request], query: dict, organization: str, project: str
         numbered = [(i, r) for i, r in numbered if low <= minute_of(r.time) <= high]
     if query.get("min_response_time_ms") is not None:
         numbered = [(i, r) for i, r in numbered if r.response_time_ms >= query["min_response_time_ms"]]
+    if query.get("transaction_name") is not None:
+        numbered = [(i, r) for i, r in numbered if r.name == query["transaction_name"]]
     sort_by = query.get("sort_by")
     if sort_by == "response_time":
         numbered.sort(key=lambda pair: (-pair[1].response_time_ms, -pair[1].time, -pair[0]))
@@ -414,6 +431,8 @@ def traces_query(params: dict[str, str]) -> dict:
         if not math.isfinite(value):
             raise InvalidParameterError("min_response_time_ms must be a number")
         query["min_response_time_ms"] = value
+    if params.get("transaction_name"):
+        query["transaction_name"] = params["transaction_name"]
     return query
 
 
@@ -434,8 +453,8 @@ def load_script(path: str) -> dict[str, list[dict]]:
     """The canned answers per endpoint; ValueError says what is wrong with the file."""
     with open(path, encoding="utf-8") as file:
         data = json.load(file)
-    if not isinstance(data, dict) or not set(data) <= set(ENDPOINTS):
-        raise ValueError(f"the script must be an object with the keys {', '.join(ENDPOINTS)}")
+    if not isinstance(data, dict) or not set(data) <= set(SCRIPTED):
+        raise ValueError(f"the script must be an object with the keys {', '.join(SCRIPTED)}")
     script = {}
     for endpoint, entries in data.items():
         if isinstance(entries, dict):
@@ -459,6 +478,24 @@ def load_script(path: str) -> dict[str, list[dict]]:
                 raise ValueError(f"{endpoint}: empty_until_call is a call number, alone in its object")
         script[endpoint] = list(entries)
     return script
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def event_problem(event: dict) -> str:
+    """What is wrong with an event's body (without ``apiKey``), or ""."""
+    if not isinstance(event.get("name"), str) or not event["name"].strip():
+        return "name is required"
+    if event.get("type") not in EVENT_TYPES:
+        return f"type must be one of {', '.join(EVENT_TYPES)}"
+    for name in ("description", "environment", "service"):
+        if name in event and not isinstance(event[name], str):
+            return f"{name} must be a string"
+    minutes = event.get("compareAfterMinutes")
+    if minutes is not None and not (isinstance(minutes, int) and not isinstance(minutes, bool) and 5 <= minutes <= 90):
+        return "compareAfterMinutes must be an integer from 5 to 90"
+    return ""
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -493,6 +530,7 @@ class TidewaysApi(ThreadingHTTPServer):
     ) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.token = token
+        self.api_key = os.environ.get("TIDEWAYS_APIKEY", "")  # the project's key, for events
         self.organization, self.project = project.split("/", 1)
         self.environment = environment
         self.target_log = target_log
@@ -598,7 +636,44 @@ class TidewaysApi(ThreadingHTTPServer):
             return json_answer(200, traces(requests, query, self.organization, self.project, self.environment))
         return json_answer(200, performance(requests, query["end"], query["minutes"], self.environment))
 
-    def record_call(self, now: float, method: str, target: str, authorized: bool, status: int) -> None:
+    def post_event(self, method: str, body: bytes) -> tuple[Answer, bool, dict | None]:
+        """The answer to a call of the events endpoint, whether its key was right, and the
+        event without ``apiKey`` (None when the body is not a JSON object)."""
+        if method != "POST":
+            answer = json_answer(405, error_body(405))
+            answer.headers["Allow"] = "POST"
+            return answer, False, None
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return json_answer(400, {"error": "the body must be a JSON object"}), False, None
+        key = data.get("apiKey")
+        event = {name: value for name, value in data.items() if name != "apiKey"}
+        authorized = isinstance(key, str) and bool(key)
+        if authorized and self.api_key:
+            authorized = hmac.compare_digest(key.encode("utf-8"), self.api_key.encode("utf-8"))
+        if not authorized:
+            return json_answer(401, {"error": "Unauthorized: no project has this API key"}), False, event
+        problem = event_problem(event)
+        if problem:
+            return json_answer(400, {"error": problem}), True, event
+        scripted = self.next_scripted("events")
+        if scripted is None:
+            return json_answer(201, {}), True, event
+        status = scripted.get("status", 201)
+        if "raw" in scripted:
+            answer = Answer(status, scripted["raw"].encode("utf-8"))
+        else:
+            answer = json_answer(status, scripted.get("body", error_body(status) if status >= 400 else {}))
+        answer.headers = {str(k): str(v) for k, v in scripted.get("headers", {}).items()}
+        answer.delay = min(float(scripted.get("delay", 0)), MAX_DELAY)
+        return answer, True, event
+
+    def record_call(
+        self, now: float, method: str, target: str, authorized: bool, status: int, event: dict | None = None
+    ) -> None:
         url = urlsplit(target)
 
         def redact(text: str) -> str:
@@ -612,6 +687,8 @@ class TidewaysApi(ThreadingHTTPServer):
             "authorized": authorized,
             "status": status,
         }
+        if event is not None:
+            entry["event"] = event
         with self.lock:
             self.statuses[status] += 1
             if self.calls is not None and not self.calls.closed:
@@ -639,10 +716,14 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self) -> None:
         now = time.time()
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        answer, authorized = self.server.respond(self.command, self.path, self.headers.get("Authorization"), now)
-        self.server.record_call(now, self.command, self.path, authorized, answer.status)
+        body = self.rfile.read(length) if length else b""
+        event = None
+        if urlsplit(self.path).path.rstrip("/") == EVENTS_PATH:
+            answer, authorized, event = self.server.post_event(self.command, body)
+            answer.headers = {"Content-Type": "application/json", **answer.headers}
+        else:
+            answer, authorized = self.server.respond(self.command, self.path, self.headers.get("Authorization"), now)
+        self.server.record_call(now, self.command, self.path, authorized, answer.status, event)
         if answer.delay:
             time.sleep(answer.delay)
         self.send_response(answer.status)

@@ -15,6 +15,7 @@ One module a concern:
 - ``tracelog``: the count of traced requests, the trace log, the summary line;
 - ``runrecord``: the run's window and per-minute figures, the run file;
 - ``links``: links to a run's traces in the Tideways app;
+- ``event``: the run's event in Tideways (a marker or release at its start);
 - ``webui``: the Tideways tab of Locust's web UI;
 - ``logins``: users log in (form, token, bearer, basic), one account a user;
 - ``lifecycle``: what runs at Locust's init, test start and quit;

@@ -7,6 +7,7 @@ import logging
 from locust import events
 from locust.runners import WorkerRunner
 
+from .event import post_run_event
 from .options import Settings, new_run_id
 from .runrecord import RunRecord
 from .tracelog import TraceReport
@@ -24,6 +25,7 @@ def _on_init(environment, **_kwargs) -> None:
         environment.events.quit.add_listener(lambda **_: report.close())
         return
     run = environment.tideways_run_record = RunRecord(environment, report)
+    environment.tideways_event = None  # the run's Tideways event (event.RunEvent), from test start
     environment.events.worker_report.add_listener(report.on_worker_report)
     environment.events.reset_stats.add_listener(report.on_reset_stats)
     environment.events.test_start.add_listener(run.on_test_start)
@@ -34,6 +36,9 @@ def _on_init(environment, **_kwargs) -> None:
         # Locust fires quit once its users have stopped and, on a master, the workers' last
         # reports are in (quitting comes before that when a run is stopped by a signal),
         # so the summary, the log and the run file hold every request Locust reported.
+        event = getattr(environment, "tideways_event", None)
+        if event is not None:
+            event.stop()  # an attempt still out ends with its warning line, before the summary
         if environment.parsed_options is not None:
             run.on_quit()
             if run.start is not None:
@@ -61,3 +66,7 @@ def _on_test_start(environment, **_kwargs) -> None:
             "Tideways: no API key (--tideways-apikey or LOCUST_TIDEWAYS_APIKEY), "
             "so no request carries a profiling header"
         )
+    previous = getattr(environment, "tideways_event", None)
+    if previous is not None:
+        previous.stop()
+    environment.tideways_event = post_run_event(environment, settings, report)

@@ -12,10 +12,11 @@ import os
 import re
 import secrets
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from locust import events
 
-from .links import TidewaysProject, parse_environment, parse_project
+from .links import TidewaysProject, parse_environment, parse_project, without_userinfo
 from .signing import DEFAULT_TTL, MAX_TTL
 
 DEFAULT_TRACE_RATE = 1.0
@@ -25,7 +26,14 @@ REF_MODES = ("run", "request")
 ``request``: each carries an id of its own, so each trace log record links to its trace."""
 DEFAULT_REF_MODE = "run"
 
+EVENT_TYPES = ("marker", "release", "none")
+"""The run's Tideways event: ``marker`` marks the run in Tideways' charts; ``release`` also has
+Tideways compare the minutes after it with those before; ``none`` posts nothing."""
+DEFAULT_EVENT_TYPE = "marker"
+DEFAULT_EVENTS_URL = "https://app.tideways.io/api/events"  # documented: deployment-events.html
+
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def parse_trace_rate(value: object) -> float:
@@ -125,6 +133,43 @@ def parse_ref_mode(value: object) -> str:
     return text
 
 
+def parse_event_type(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in EVENT_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed: give marker (the run marked in Tideways' charts), "
+            "release (Tideways also compares the minutes after the run's start with those before) "
+            "or none (no event)"
+        )
+    return text
+
+
+def parse_events_url(value: object) -> str:
+    """Read the events endpoint: an http:// or https:// URL (a stand-in's, in tests)."""
+    text = str(value).strip()
+    try:
+        parts = urlsplit(text) if text.isprintable() and " " not in text else None
+    except ValueError:  # an unclosed [ of an IPv6 address
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{without_userinfo(str(value))!r} is not allowed: give an http:// or https:// URL, "
+            f"Tideways' own is {DEFAULT_EVENTS_URL}"
+        )
+    return text
+
+
+def parse_service(value: object) -> str:
+    """Read a Tideways service: empty (the project's default service) or a name like web or worker."""
+    text = "" if value is None else str(value).strip()
+    if text and not _SERVICE.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed: give a Tideways service name like web or worker "
+            "(letters, digits, '.', '_', '-'), or nothing for the project's default service"
+        )
+    return text
+
+
 @events.init_command_line_parser.add_listener
 def _add_tideways_arguments(parser) -> None:
     parser.add_argument(
@@ -209,6 +254,31 @@ def _add_tideways_arguments(parser) -> None:
         default="",
         include_in_web_ui=False,
         help="The run's id: X-Tideways-Ref of its traced requests (default: made up at each start).",
+    )
+    parser.add_argument(
+        "--tideways-event",
+        type=parse_event_type,
+        env_var="LOCUST_TIDEWAYS_EVENT",
+        default=DEFAULT_EVENT_TYPE,
+        include_in_web_ui=False,
+        help="The Tideways event posted when a run starts, so Tideways' charts show it: 'marker' (default), "
+        "'release' (Tideways compares the minutes after with those before) or 'none'.",
+    )
+    parser.add_argument(
+        "--tideways-events-url",
+        type=parse_events_url,
+        env_var="LOCUST_TIDEWAYS_EVENTS_URL",
+        default=DEFAULT_EVENTS_URL,
+        include_in_web_ui=False,
+        help=f"Where the run's event is posted (default {DEFAULT_EVENTS_URL}).",
+    )
+    parser.add_argument(
+        "--tideways-service",
+        type=parse_service,
+        env_var="LOCUST_TIDEWAYS_SERVICE",
+        default="",
+        include_in_web_ui=False,
+        help="Tideways service of the run's event. Empty (default): the project's default service.",
     )
 
 
