@@ -55,7 +55,7 @@ def test_the_web_ui_tab_shows_the_run_and_opens_its_traces(bake, baked_python, b
     project = bake(tideways_project=PROJECT)
     key = secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "TIDEWAYS_"))}
-    env.update(LOCUST_TIDEWAYS_APIKEY=key, LOCUST_TIDEWAYS_RUN_FILE="")
+    env.update(LOCUST_TIDEWAYS_APIKEY=key, LOCUST_TIDEWAYS_RUN_FILE="", LOCUST_TIDEWAYS_EVENT="none")  # no network
     serve = [str(baked_python), "tests/target.py", "--key", key, "--log", str(tmp_path / "t.jsonl")]
     target, url = processes.start_server(serve, cwd=project.path, env=env)
     port = free_port()
@@ -134,4 +134,41 @@ def test_the_html_report_shows_the_link_the_figures_and_the_chart(browser, tmp_p
     assert first == data["traces"][0]["url"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "tideways-report.png"), full_page=True)
+    context.close()
+
+
+def test_the_compare_page_shows_the_verdicts_the_charts_and_the_traces(bake, baked_python, browser, tmp_path):
+    # The baked project's own A/A and A/B runs write the pages; this opens the A/B one.
+    project = bake(tideways_project=PROJECT)
+    base = tmp_path / "runs"
+    test = "tests/test_compare.py::test_the_same_target_twice_flags_nothing_and_one_slower_endpoint_only_that"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "TIDEWAYS_", "PYTEST_"))}
+    result = subprocess.run(
+        [str(baked_python), "-m", "pytest", test, "-q", "-p", "no:cacheprovider", "--basetemp", str(base)],
+        cwd=project.path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    (folder,) = {path.parent for path in base.glob("*/b/tideways-compare.html")}
+    data = json.loads((folder / "tideways-compare.json").read_text())
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto((folder / "tideways-compare.html").as_uri())
+    assert page.locator("#headline").inner_text().startswith("2 regressions against the baseline")
+    rows = page.locator("#endpoints tbody tr")
+    shown = {rows.nth(i).locator("td").first.inner_text(): rows.nth(i).get_attribute("data-verdict") for i in range(3)}
+    assert shown == {row["key"]: row["verdict"] for row in data["client"]["endpoints"]}
+    slower = page.locator("#endpoints td.verdict-regression")
+    assert slower.count() == 1 and slower.inner_text() == "slower" and slower.is_visible()
+    assert page.locator('#transactions tr[data-verdict="regression"]').count() == 1
+    for chart in ("#chart-total", "#chart-1"):
+        box = page.locator(chart).bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 150, f"{chart} is drawn"
+        assert page.locator(f"{chart} circle.point-before").count() >= 1
+        assert page.locator(f"{chart} circle.point-now").count() >= 1
+    links = page.locator("#evidence a.trace")
+    expected = [t["url"] for item in data["evidence"] for side in ("now", "baseline") for t in item[side] or []]
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == expected
+    assert any("/trace/" in url for url in expected) and any("traces?cid=" in url for url in expected)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "tideways-compare.png"), full_page=True)
     context.close()

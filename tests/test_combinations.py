@@ -112,6 +112,10 @@ RUN_MADE = [
     "reports/*",
     "traces.jsonl",  # --tideways-trace-log
     "tideways-report.*",  # python -m tideways_locust.report, in reports/
+    "tideways-run.json",  # the run file, in reports/ or a baseline's folder
+    "tideways-compare.*",  # python -m tideways_locust.compare, in reports/
+    "baseline",  # python -m tideways_locust.compare --save-baseline baseline
+    "baseline/*",
     "requests.jsonl",  # python tests/target.py --log
     "rendered.yaml",  # helm template ... > rendered.yaml
     "tideways_locust.zip",  # python -m zipfile -c tideways_locust.zip

@@ -2,7 +2,9 @@
 
 It answers every request with a small JSON body (after ``?sleep=SECONDS``,
 at most 5, when the path asks for it, and up to ``--work-ms`` milliseconds of
-made-up application time, the same for each method and path), or with a
+made-up application time, the same for each method and path, plus ``--delay
+PREFIX=MS`` milliseconds for each path that starts with ``PREFIX``, plus a random
+0 to ``--jitter-ms``), or with a
 redirect for ``?redirect=CODE&to=LOCATION``. A request with ``?hold=1`` is held
 unanswered until the target is stopped (a minute at most): in the log from the
 moment it arrived, it tells a test that the request is out. It checks each
@@ -12,6 +14,7 @@ and writes one JSON line per request to the log. This module does not import
 ``tideways_locust``: it checks the signer independently.
 
     python tests/target.py --log requests.jsonl [--key KEY] [--port 0] [--work-ms 0] [--status 503]
+                           [--delay /products=100 ...] [--jitter-ms 0]
                            [--accounts alice:pw1,bob:pw2 [--token-ttl 60] [--bearer TOKEN]]
 
 With ``--accounts`` it also has logins, as a PHP application does: ``GET /login``, a
@@ -38,6 +41,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -217,8 +221,12 @@ class Target(ThreadingHTTPServer):
         logins: Logins | None = None,
         status: int = 0,
         logged_out: str = "401",
+        delays: dict[str, float] | None = None,
+        jitter_ms: float = 0.0,
     ) -> None:
         super().__init__(("127.0.0.1", port), Handler)
+        self.delays = delays or {}  # path prefix: seconds of made-up application time
+        self.jitter = jitter_ms / 1000  # up to this many seconds more, at random
         self.logged_out = logged_out  # how a page that needs a login answers without one
         self.api_key = api_key
         self.status = status  # every answer's status when set: an application that is down
@@ -264,6 +272,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.work_ms:
             route = f"{self.command} {urlsplit(self.path).path}".encode()
             sleep += (zlib.crc32(route) % (self.server.work_ms + 1)) / 1000
+        sleep += sum(
+            seconds for prefix, seconds in self.server.delays.items() if urlsplit(self.path).path.startswith(prefix)
+        )
+        if self.server.jitter:
+            sleep += random.uniform(0, self.server.jitter)
         profiler = self.headers.get(PROFILER)
         path = urlsplit(self.path).path
         cookie = SimpleCookie(self.headers.get("Cookie", "")).get("SID")
@@ -386,6 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-ms", type=int, default=0, help="made-up application time, 0 to this many ms a method and path"
     )
+    parser.add_argument(
+        "--delay",
+        action="append",
+        default=[],
+        help="PREFIX=MS: paths starting with PREFIX take MS ms more (repeatable)",
+    )
+    parser.add_argument("--jitter-ms", type=float, default=0.0, help="a random 0 to this many ms more a request")
     parser.add_argument("--status", type=int, default=0, help="answer every request with this status, like 503")
     parser.add_argument("--accounts", default="", help="name:password,... : the application has logins")
     parser.add_argument("--token-ttl", type=float, default=60.0, help="seconds a token of POST /api/login lasts")
@@ -398,6 +418,15 @@ def main(argv: list[str] | None = None) -> int:
         help="how /private answers without a login: 401, a redirect to /login, or a 200 page without a form",
     )
     args = parser.parse_args(argv)
+    delays = {}
+    for given in args.delay:
+        prefix, _, ms = given.rpartition("=")
+        try:
+            delays[prefix] = float(ms) / 1000
+        except ValueError:
+            delays[prefix] = -1.0
+        if not prefix.startswith("/") or not 0 <= delays[prefix] <= MAX_SLEEP:
+            parser.error(f"--delay {given!r} is not allowed: give PREFIX=MS, a path prefix and 0 to 5000 ms")
     if not args.key:
         parser.error("give the API key with --key or LOCUST_TIDEWAYS_APIKEY")
     if not 0 <= args.work_ms <= 5000:
@@ -407,7 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     logins = Logins(accounts, args.token_ttl, args.bearer, not args.no_expires_in) if accounts or args.bearer else None
     if args.status and not 200 <= args.status <= 599:
         parser.error(f"--status {args.status!r} is not allowed: give an HTTP status from 200 to 599")
-    target = Target(args.port, args.key, args.log, args.work_ms, logins, args.status, args.logged_out)
+    if not 0 <= args.jitter_ms <= 1000:
+        parser.error(f"--jitter-ms {args.jitter_ms!r} is not allowed: give milliseconds from 0 to 1000")
+    target = Target(
+        args.port, args.key, args.log, args.work_ms, logins, args.status, args.logged_out, delays, args.jitter_ms
+    )
 
     def on_sigterm(*_) -> None:
         target.released.set()

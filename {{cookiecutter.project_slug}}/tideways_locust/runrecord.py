@@ -1,23 +1,30 @@
-"""The run as the report needs it: its id, window, host, links and Locust's figures.
+"""The run as the report and the comparison need it: its id, window, settings, links and Locust's figures.
 
 The master (or the only process) notes when a run starts and ends and, at each
-UTC minute, Locust's requests, failures and p95 of that minute (Tideways keys
-its figures by minute too). When the run ends it writes all of it to
-``--tideways-run-file``, which ``python -m tideways_locust.report`` reads, and
-adds the run's links to the GitHub Actions job summary when there is one.
+UTC minute, Locust's requests, failures and p95 of that minute, in total and
+per endpoint (Tideways keys its figures by minute too). When the run ends it
+writes all of it to ``--tideways-run-file``: per endpoint also Locust's whole
+response-time histogram and its failures by message, and the settings that
+make two runs comparable (``settings``). ``python -m tideways_locust.report``
+and ``python -m tideways_locust.compare`` read it; the run's links go to the
+GitHub Actions job summary when there is one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import gevent
 from locust import __version__ as locust_version
-from locust.stats import StatsEntry, calculate_response_time_percentile
+from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
 
+from .compare.options import tolerance_settings
 from .compat import takes
 from .links import without_userinfo
 from .logins import COUNTS as LOGINS
@@ -36,8 +43,14 @@ def _ms(value) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def entry_figures(entry) -> dict:
-    """Locust's figures of one stats entry (an endpoint, or the total)."""
+def entry_key(method, name) -> str:
+    """One endpoint's key in the run file: ``GET /cart`` (Locust keys its stats by name and method)."""
+    return f"{method} {name}" if method else str(name)
+
+
+def entry_figures(entry, seconds: float | None = None, failures_by_message: dict | None = None) -> dict:
+    """Locust's figures of one stats entry (an endpoint, or the total), with its response-time histogram:
+    ``{ms: requests}`` as Locust keeps it (whole ms below 100, then rounded to 2 significant digits)."""
     count = entry.num_requests
     return {
         "method": entry.method or "",
@@ -46,9 +59,95 @@ def entry_figures(entry) -> dict:
         "failures": entry.num_failures,
         "median_ms": _ms(entry.median_response_time) if count else None,
         "p95_ms": _ms(entry.get_response_time_percentile(0.95)) if count else None,
+        "p99_ms": _ms(entry.get_response_time_percentile(0.99)) if count else None,
         "average_ms": _ms(entry.avg_response_time) if count else None,
         "max_ms": _ms(entry.max_response_time) if count else None,
+        "rps": round(count / seconds, 3) if seconds else None,
+        "histogram": {str(ms): n for ms, n in sorted(entry.response_times.items()) if n},
+        "failures_by_message": dict(sorted((failures_by_message or {}).items())),
     }
+
+
+def failures_by_message(stats) -> dict[str, dict[str, int]]:
+    """Locust's failures as ``{endpoint key: {message: occurrences}}``."""
+    found: dict[str, Counter] = {}
+    for error in stats.errors.values():
+        message = _error_text(error)
+        found.setdefault(entry_key(error.method, error.name), Counter())[message] += error.occurrences
+    return {key: dict(counts) for key, counts in found.items()}
+
+
+def _error_text(error) -> str:
+    """The error's message as Locust's report shows it (``to_name()``), on one line."""
+    try:
+        text = error.to_name()
+    except Exception:  # noqa: BLE001 - an error Locust cannot name is still counted
+        text = str(error.error)
+    return " ".join(str(text).split())[:500]
+
+
+def wait_time_text(wait_time) -> str:
+    """A user class's wait time as text two runs can compare: ``between(min_wait=1, max_wait=3)`` for
+    Locust's helpers (their arguments are the closure's values), else the function's name."""
+    if wait_time is None:
+        return "none"
+    function = getattr(wait_time, "__func__", wait_time)
+    name = getattr(function, "__qualname__", type(function).__name__).split(".<locals>")[0]
+    code = getattr(function, "__code__", None)
+    cells = getattr(function, "__closure__", None) or ()
+    values = []
+    for variable, cell in zip(code.co_freevars if code else (), cells, strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, int | float | str | bool):
+            values.append(f"{variable}={value!r}")
+    return f"{name}({', '.join(values)})"
+
+
+def _task_name(task) -> str:
+    return getattr(task, "__qualname__", None) or getattr(task, "__name__", None) or type(task).__name__
+
+
+def user_classes(environment) -> list[dict]:
+    """Each user class: its weight, wait time and tasks with their weights (Locust repeats a task once per
+    unit of weight in ``tasks``)."""
+    classes = []
+    for user_class in getattr(environment, "user_classes", None) or []:
+        tasks = Counter(_task_name(task) for task in getattr(user_class, "tasks", None) or [])
+        classes.append(
+            {
+                "name": user_class.__name__,
+                "weight": getattr(user_class, "weight", 1),
+                "fixed_count": getattr(user_class, "fixed_count", 0),
+                "wait_time": wait_time_text(getattr(user_class, "wait_time", None)),
+                "tasks": dict(sorted(tasks.items())),
+            }
+        )
+    return sorted(classes, key=lambda c: c["name"])
+
+
+def runtime_digest() -> str:
+    """A digest of this runtime's source: two runs with the same one ran the same ``tideways_locust``."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".j2") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+COMMIT_VARIABLES = ("GITHUB_SHA", "CI_COMMIT_SHA")
+"""Where GitHub Actions and GitLab CI name the commit a pipeline runs for."""
+
+
+def commit_under_test(options) -> str | None:
+    given = str(getattr(options, "commit", "") or "").strip()
+    if given:
+        return given
+    return next((os.environ[name].strip() for name in COMMIT_VARIABLES if os.environ.get(name, "").strip()), None)
 
 
 class RunRecord:
@@ -61,34 +160,40 @@ class RunRecord:
         self.end: datetime | None = None
         self.minutes: list[dict] = []
         self._minute_start: datetime | None = None
-        self._seen = ({}, 0, 0)  # Locust's total histogram, requests, failures at the last minute's end
+        self._seen: dict[str, tuple[dict, int, int]] = {}  # each entry's histogram, requests, failures
         self._ticker = None
 
     # -- minutes --
 
-    def _snapshot(self) -> tuple[dict, int, int]:
-        total = self.environment.stats.total
-        return dict(total.response_times), total.num_requests, total.num_failures
+    def _snapshot(self) -> dict[str, tuple[dict, int, int]]:
+        """Each entry's histogram, requests and failures now; the total under ``""``."""
+        stats = self.environment.stats
+        entries = [("", stats.total)] + [(entry_key(e.method, e.name), e) for e in stats.entries.values()]
+        return {key: (dict(e.response_times), e.num_requests, e.num_failures) for key, e in entries}
 
     def closeminute_of(self, until: datetime) -> None:
         """Note the figures of the minute that started at ``self._minute_start``, up to ``until``."""
         if self._minute_start is None:
             return
-        times, requests, failures = self._snapshot()
-        seen_times, seen_requests, seen_failures = self._seen
-        if requests < seen_requests:  # the stats were reset: count from zero
-            seen_times, seen_requests, seen_failures = {}, 0, 0
-        delta = {ms: n - seen_times.get(ms, 0) for ms, n in times.items() if n > seen_times.get(ms, 0)}
-        count = requests - seen_requests
-        self.minutes.append(
-            {
-                "minute": self._minute_start.strftime(MINUTE),
+        now = self._snapshot()
+        seen = self._seen
+        if now[""][1] < seen.get("", ({}, 0, 0))[1]:  # the stats were reset: count from zero
+            seen = {}
+        figures = {}
+        for key, (times, requests, failures) in now.items():
+            seen_times, seen_requests, seen_failures = seen.get(key, ({}, 0, 0))
+            count = requests - seen_requests
+            if key and count <= 0 and failures == seen_failures:
+                continue
+            delta = diff_response_time_dicts(times, seen_times)
+            figures[key] = {
                 "requests": count,
                 "failures": failures - seen_failures,
-                "p95_ms": calculate_response_time_percentile(delta, count, 0.95) if count else None,
+                "p95_ms": calculate_response_time_percentile(delta, count, 0.95) if count > 0 else None,
             }
-        )
-        self._seen = (times, requests, failures)
+        total = figures.pop("")
+        self.minutes.append({"minute": self._minute_start.strftime(MINUTE), **total, "endpoints": figures})
+        self._seen = now
         self._minute_start = minute_of(until)
 
     def _tick(self) -> None:
@@ -134,14 +239,34 @@ class RunRecord:
         settings = self.report.settings
         figures = self.report.figures()
         stats = environment.stats
+        seconds = (self.end - self.start).total_seconds() if self.start and self.end else None
+        failures = failures_by_message(stats)
+        host = without_userinfo(environment.host or getattr(options, "host", None))
         return {
             "format": FORMAT,
             "run_id": figures["run_id"],
             "start": self.start.isoformat(timespec="seconds") if self.start else None,
             "end": self.end.isoformat(timespec="seconds") if self.end else None,
-            "host": without_userinfo(environment.host or getattr(options, "host", None)),
+            "host": host,
             "users": getattr(options, "num_users", None),
             "locust": locust_version,
+            "settings": {
+                "host": host,
+                "users": getattr(options, "num_users", None),
+                "spawn_rate": getattr(options, "spawn_rate", None),
+                "run_time_s": getattr(options, "run_time", None),
+                "user_classes": user_classes(environment),
+                "tags": sorted(getattr(options, "tags", None) or []),
+                "exclude_tags": sorted(getattr(options, "exclude_tags", None) or []),
+                "login": getattr(options, "app_login", None) or "none",
+                "trace_rate": figures["rate_asked"],
+                "ref_mode": figures["ref_mode"],
+                "locust": locust_version,
+                "runtime": runtime_digest(),
+                "commit": commit_under_test(options),
+                "workers": getattr(options, "expect_workers", None) if getattr(options, "master", False) else None,
+            },
+            "tolerance": tolerance_settings(options),
             "tideways": {
                 "project": str(settings.project) if settings and settings.project else None,
                 "environment": settings.environment if settings else None,
@@ -150,11 +275,18 @@ class RunRecord:
                 "trace_log": self.report.log_path or None,
             },
             "trace_rate": {"asked": figures["rate_asked"], "reached": figures["rate_reached"]},
+            "event": event.as_dict() if (event := getattr(environment, "tideways_event", None)) else None,
             "requests": figures["requests"],
             "traced": figures["traced"],
             "logins": LOGINS.as_dict(),
-            "endpoints": [entry_figures(entry) for entry in sorted(self._entries(), key=_entry_key)],
-            "total": entry_figures(stats.total),
+            "seconds": round(seconds, 3) if seconds is not None else None,
+            "endpoints": [
+                entry_figures(entry, seconds, failures.get(entry_key(entry.method, entry.name)))
+                for entry in sorted(self._entries(), key=_entry_key)
+            ],
+            "total": entry_figures(
+                stats.total, seconds, {f"{key}: {m}": n for key, found in failures.items() for m, n in found.items()}
+            ),
             "minutes": self.minutes,
         }
 

@@ -67,7 +67,14 @@ class TidewaysApi:
         return application
 
     def traces(
-        self, min_date: str, max_date: str, environment: str, service: str | None, limit: int, sort_by: str
+        self,
+        min_date: str,
+        max_date: str,
+        environment: str,
+        service: str | None,
+        limit: int,
+        sort_by: str,
+        transaction_name: str | None = None,
     ) -> list[dict]:
         params = {
             "env": environment,
@@ -79,6 +86,8 @@ class TidewaysApi:
         }
         if service:
             params["s"] = service
+        if transaction_name:
+            params["transaction_name"] = transaction_name
         answer = self.get("traces", params)
         traces = answer.get("traces") if isinstance(answer, dict) else None
         if not isinstance(traces, list):

@@ -254,41 +254,7 @@ class Collector:
         return traces[: self.trace_limit]
 
     def _trace(self, trace: dict) -> dict:
-        trace_id = str(trace.get("id") or "")
-        links = trace.get("_links") if isinstance(trace.get("_links"), dict) else {}
-        url = links.get("html_url") if isinstance(links.get("html_url"), str) else None
-        if url is None and trace_id and self.project is not None:
-            # The documented form of html_url, for traces that come without it.
-            service = quote(str(trace.get("service") or self.service or "web"), safe="")
-            url = (
-                f"{APP_URL}/o/{self.project.api_path()}/trace/{quote(trace_id, safe='')}/quick"
-                f"?s={service}&env={quote(self.environment, safe='')}"
-            )
-        http = trace.get("http") if isinstance(trace.get("http"), dict) else {}
-        layers = [
-            {
-                "name": str(layer.get("name") or ""),
-                "perc": _number(layer.get("perc")),
-                "count": _int(layer.get("count")),
-                "latency_sum_ms": _number(layer.get("latency_sum_ms")),
-            }
-            for layer in trace.get("layers") or []
-            if isinstance(layer, dict)
-        ]
-        layers.sort(key=lambda layer: -(layer["perc"] or 0))
-        return {
-            "id": trace_id,
-            "date": str(trace.get("date") or ""),
-            "url": url,
-            "transaction": str(trace.get("transaction_name") or ""),
-            "method": http.get("method") if isinstance(http.get("method"), str) else None,
-            "status": _int(http.get("status_code")),
-            "request_url": http.get("url") if isinstance(http.get("url"), str) else None,
-            "response_time_ms": _number(trace.get("response_time_ms")),
-            "memory_kb": _number(trace.get("memory_kb")),
-            "bottlenecks": [_bottleneck(b) for b in trace.get("bottlenecks") or [] if _bottleneck(b)],
-            "layers": layers,
-        }
+        return trace_figures(trace, self.project, self.environment, self.service)
 
     # -- the whole --
 
@@ -346,6 +312,45 @@ class Collector:
             "traces": traces,
             "api_calls": self.api.calls if self.api is not None else 0,
         }
+
+
+def trace_figures(trace: dict, project: TidewaysProject | None, environment: str, service: str | None) -> dict:
+    """One trace of the traces API as the reports show it; without ``html_url``, its documented form."""
+    trace_id = str(trace.get("id") or "")
+    links = trace.get("_links") if isinstance(trace.get("_links"), dict) else {}
+    url = links.get("html_url") if isinstance(links.get("html_url"), str) else None
+    if url is None and trace_id and project is not None:
+        # The documented form of html_url, for traces that come without it.
+        service_part = quote(str(trace.get("service") or service or "web"), safe="")
+        url = (
+            f"{APP_URL}/o/{project.api_path()}/trace/{quote(trace_id, safe='')}/quick"
+            f"?s={service_part}&env={quote(environment, safe='')}"
+        )
+    http = trace.get("http") if isinstance(trace.get("http"), dict) else {}
+    layers = [
+        {
+            "name": str(layer.get("name") or ""),
+            "perc": _number(layer.get("perc")),
+            "count": _int(layer.get("count")),
+            "latency_sum_ms": _number(layer.get("latency_sum_ms")),
+        }
+        for layer in trace.get("layers") or []
+        if isinstance(layer, dict)
+    ]
+    layers.sort(key=lambda layer: -(layer["perc"] or 0))
+    return {
+        "id": trace_id,
+        "date": str(trace.get("date") or ""),
+        "url": url,
+        "transaction": str(trace.get("transaction_name") or ""),
+        "method": http.get("method") if isinstance(http.get("method"), str) else None,
+        "status": _int(http.get("status_code")),
+        "request_url": http.get("url") if isinstance(http.get("url"), str) else None,
+        "response_time_ms": _number(trace.get("response_time_ms")),
+        "memory_kb": _number(trace.get("memory_kb")),
+        "bottlenecks": [_bottleneck(b) for b in trace.get("bottlenecks") or [] if _bottleneck(b)],
+        "layers": layers,
+    }
 
 
 def _bottleneck(value) -> str:

@@ -121,9 +121,15 @@ def _step(span: float) -> float:
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
 
 
-def svg_chart(minutes: list[dict]) -> str:
-    """Locust's and Tideways' p95 a minute as inline SVG; None values are gaps in the lines."""
-    values = [m.get(key) for m in minutes for _, key, _ in _SERIES]
+def svg_chart(
+    minutes: list[dict],
+    series: list[tuple[str, str, str]] = _SERIES,
+    label: str = "Per-minute p95 response time in milliseconds, Locust and Tideways",
+    chart_id: str = "minutes-chart",
+) -> str:
+    """Each of ``series`` (CSS name, key of ``minutes``, title) a minute as inline SVG, by default Locust's
+    and Tideways' p95; None values are gaps in the lines."""
+    values = [m.get(key) for m in minutes for _, key, _ in series]
     if not any(_number(v) for v in values):
         return '<p class="no-figures">No per-minute figures</p>'
     width, height, left, right, top, bottom = 720, 280, 56, 28, 36, 40
@@ -139,9 +145,9 @@ def svg_chart(minutes: list[dict]) -> str:
     def y(value: float) -> float:
         return top + plot_h * (1 - value / y_max)
 
-    label = "Per-minute p95 response time in milliseconds, Locust and Tideways"
+    label = escape(label)
     out = [
-        f'<svg id="minutes-chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" class="chart">',
+        f'<svg id="{escape(chart_id)}" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" class="chart">',
         f"<title>{label}</title>",
         f'<text x="{left - 8}" y="{top - 14}" class="axis-title" text-anchor="end">ms</text>',
     ]
@@ -159,7 +165,7 @@ def svg_chart(minutes: list[dict]) -> str:
             text = escape(minute_label(minute.get("minute")))
             out.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 20}" text-anchor="middle">{text}</text>')
     out.append(f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
-    for n, (name, key, title) in enumerate(_SERIES):
+    for n, (name, key, title) in enumerate(series):
         path, points, pen_down = [], [], False
         for i, minute in enumerate(minutes):
             value = minute.get(key)
