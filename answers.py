@@ -22,13 +22,15 @@ from jinja2.ext import Extension
 
 HTTP_CLIENTS = ("HttpUser", "FastHttpUser")
 LOGINS = ("none", "form", "token", "bearer", "basic")
+# What a run slower than its baseline does to the pipeline (ci/compare.sh, LOAD_TEST_REGRESSION).
+REGRESSION_GATES = ("fail", "warn", "off")
 
 # The files each choice bakes, relative to the project. "both" bakes every
 # option's files, "none" none of them; a path stays when any chosen option lists it.
 FILES_OF_CHOICE = {
     "ci": {
         "github": [".github", "ci"],
-        "gitlab": [".gitlab-ci.yml", "ci"],
+        "gitlab": [".gitlab-ci.yml", "ci", "ci/gitlab-baseline.sh"],
     },
     "deployment": {
         "docker": ["Dockerfile", ".dockerignore", "docker-compose.yml"],
@@ -403,6 +405,8 @@ def problems(answers: dict) -> list[str]:
         found.append(str(_bad("http_client", client, " or ".join(HTTP_CLIENTS))))
     if answers.get("login", "none") not in LOGINS:
         found.append(str(_bad("login", answers.get("login"), ", ".join(LOGINS))))
+    if answers.get("regression_gate", REGRESSION_GATES[0]) not in REGRESSION_GATES:
+        found.append(str(_bad("regression_gate", answers.get("regression_gate"), ", ".join(REGRESSION_GATES))))
     for question, files in FILES_OF_CHOICE.items():
         allowed = [*files, "both", "none"]
         if answers.get(question) not in allowed:
@@ -505,6 +509,12 @@ def notes(answers: dict) -> list[str]:
             f"schedule: {schedule!r} is {baked}: GitLab keeps pipeline schedules in its UI, not in the "
             "repository; add it there, in Build > Pipeline schedules (README: GitLab CI)"
         )
+    gate = answers.get("regression_gate", REGRESSION_GATES[0])
+    if ci == "none" and gate != REGRESSION_GATES[0]:
+        found.append(
+            f"regression_gate: {gate!r} is not used: ci none bakes no pipeline to compare runs in; "
+            "python -m tideways_locust.compare still compares runs by hand"
+        )
     endpoints = answers.get("endpoints", "")
     if answers.get("api_description") and not _same_endpoints(endpoints, _default("endpoints")):
         found.append(
@@ -552,7 +562,8 @@ def unchosen_paths(answers: dict) -> list[str]:
         answer = answers.get(question)
         for option, paths in files.items():
             (keep if answer in (option, "both") else drop).update(paths)
-    return sorted(drop - keep)
+    drop -= keep
+    return sorted(path for path in drop if not any(path.startswith(f"{folder}/") for folder in drop))
 
 
 def pyrepr(value: object) -> str:

@@ -31,6 +31,7 @@ DEFAULTS = {
     "run_time": "1m",
     "wait_time": "1-3",
     "ci": "github",
+    "regression_gate": "fail",
     "deployment": "docker",
 }
 
@@ -178,7 +179,7 @@ def test_pyrepr_gives_a_literal_that_evaluates_back(value):
 @pytest.mark.parametrize(
     ("ci", "deployment", "removed"),
     [
-        ("github", "docker", [".gitlab-ci.yml", "kubernetes"]),
+        ("github", "docker", [".gitlab-ci.yml", "ci/gitlab-baseline.sh", "kubernetes"]),
         ("gitlab", "kubernetes", [".dockerignore", ".github", "Dockerfile", "docker-compose.yml"]),
         ("both", "both", []),
         (
@@ -255,6 +256,33 @@ def test_choice_answers_outside_their_options_are_refused(question):
     found = problems({**DEFAULTS, question: "jenkins"})
     assert found == [f"{question}: 'jenkins' is not allowed: " + found[0].split("allowed: ")[1]]
     assert "both or none" in found[0]
+
+
+@pytest.mark.parametrize("value", ["fail", "warn", "off"])
+def test_regression_gate_is_fail_warn_or_off(value):
+    assert problems({**DEFAULTS, "regression_gate": value}) == []
+
+
+@pytest.mark.parametrize("value", ["", "block", "Fail", "fail; rm -rf /"])
+def test_other_regression_gates_are_refused_with_what_is_allowed(value):
+    assert problems({**DEFAULTS, "regression_gate": value}) == [
+        f"regression_gate: {value!r} is not allowed: fail, warn, off"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ci", "gate", "said"), [("none", "warn", True), ("none", "fail", False), ("gitlab", "off", False)]
+)
+def test_a_regression_gate_without_a_pipeline_is_said_to_be_unused(ci, gate, said):
+    found = notes({**DEFAULTS, "ci": ci, "regression_gate": gate})
+    assert found == (
+        [
+            f"regression_gate: {gate!r} is not used: ci none bakes no pipeline to compare runs in; "
+            "python -m tideways_locust.compare still compares runs by hand"
+        ]
+        if said
+        else []
+    )
 
 
 @pytest.mark.parametrize("value", ["", "acme/shop", "Acme Inc/Shop 2", "acme.io/shop_v2-prod"])
