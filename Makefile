@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test flake lint clean rsync chromium php-apps bench
+.PHONY: demo test flake lint clean rsync chromium php-apps bench bench-gate
 
 $(BIN)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ $(BIN)/bench-installed: $(BIN)/installed bench/requirements.txt
 
 bench: $(BIN)/bench-installed  ## tracing's cost next to plain Locust: bench/results/ (BENCH_ARGS=--quick for a smoke run)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-gate: $(BIN)/bench-installed  ## the regression gate's false alarms and catches over real one-minute runs: bench/results/gate.md (GATE_ARGS=--quick)
+	$(BIN)/python -m bench.gate $(GATE_ARGS)
 
 lint: $(BIN)/installed
 	$(BIN)/ruff check .

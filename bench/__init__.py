@@ -1,10 +1,12 @@
 """The benchmarks: what tideways_locust costs next to plain Locust, and what baking costs.
 
-Two benchmarks, each a module with its own ``main``:
+Three benchmarks, each a module with its own ``main``:
 
 - :mod:`bench.run` (``make bench``): tracing's cost in requests/s, CPU and memory, side by side
   with plain Locust, against nginx; results in ``bench/results/``;
-- :mod:`bench.api_import`: how long a bake from a 2,000-operation API description takes.
+- :mod:`bench.api_import`: how long a bake from a 2,000-operation API description takes;
+- :mod:`bench.gate` (``make bench-gate``): the regression gate's false alarms over A/A pairs of
+  real runs, and the share of slowdowns it catches; results in ``bench/results/gate.md``.
 
 The parts they share, one concern a module:
 
