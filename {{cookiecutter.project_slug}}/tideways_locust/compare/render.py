@@ -80,6 +80,16 @@ def cell(before, now, fmt, change=None) -> str:
     return text
 
 
+def shown_verdict(row: dict) -> str:
+    """The row's verdict; all requests together, when the endpoints were judged, only "not judged"."""
+    return "not judged" if row.get("judged") is False else row["verdict"]
+
+
+def verdict_text(row: dict) -> str:
+    text = MARKS.get(row["verdict"], row["verdict"])
+    return f"{text}, not judged" if row.get("judged") is False else text
+
+
 def endpoint_cells(row: dict) -> list[str]:
     b, n, c = row.get("before") or {}, row.get("now") or {}, row.get("change") or {}
     return [
@@ -90,7 +100,7 @@ def endpoint_cells(row: dict) -> list[str]:
         cell(b.get("p99_ms"), n.get("p99_ms"), fmt_ms, c.get("p99_percent")),
         cell(b.get("fail_percent"), n.get("fail_percent"), fmt_percent),
         cell(b.get("rps"), n.get("rps"), fmt_rate, c.get("rps_percent")),
-        MARKS.get(row["verdict"], row["verdict"]),
+        verdict_text(row),
     ]
 
 
@@ -227,7 +237,7 @@ def html(comparison: dict) -> str:
             ],
             tolerance=tolerance_text(comparison["tolerance"]),
             endpoints=[(r["verdict"], endpoint_cells(r)) for r in comparison["client"]["endpoints"]],
-            total=(comparison["client"]["total"]["verdict"], endpoint_cells(comparison["client"]["total"])),
+            total=(shown_verdict(comparison["client"]["total"]), endpoint_cells(comparison["client"]["total"])),
             transactions=[(r["verdict"], transaction_cells(r)) for r in comparison["server"] or []],
             charts=charts,
             evidence=evidence,
