@@ -22,9 +22,8 @@ from pathlib import Path
 
 from ..links import parse_project
 from ..options import bounded_number
-from ..report.__main__ import _load_dotenv
+from ..report.__main__ import _load_dotenv, write_files
 from ..report.api import DEFAULT_API_URL, TOKEN_VARIABLE, URL_VARIABLE, TidewaysApi
-from ..runrecord import write_json, write_text
 from . import evidence, runs
 from .options import (
     DEFAULT_FAIL_POINTS,
@@ -166,17 +165,7 @@ def build(baseline: runs.Run, current: runs.Run, args, refused: list[str], noted
 
 
 def write(comparison: dict, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    text = markdown(comparison)
-    paths = [out / name for name in NAMES]
-    write_text(paths[0], text)
-    write_json(paths[1], comparison)
-    write_text(paths[2], html(comparison))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as job_summary:
-            job_summary.write(text + "\n")
-    return paths
+    return write_files(out, NAMES, markdown(comparison), comparison, html(comparison))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
-from ..report.render import _md_table, fmt_count, fmt_ms, fmt_percent, md, md_link, safe_url, svg_chart
+from ..report.render import (
+    _md_table,
+    fmt_count,
+    fmt_ms,
+    fmt_percent,
+    md,
+    md_link,
+    page_environment,
+    safe_url,
+    svg_chart,
+)
 from .stats import Z
 from .verdicts import FASTER, MIN_REQUESTS, NEW, NOT_ENOUGH, REGRESSION, REMOVED
 
@@ -181,16 +190,8 @@ def tolerance_text(tolerance: dict) -> str:
     return ", ".join(parts) + f"; {points:g} percentage point{'' if points == 1 else 's'} on failure rates"
 
 
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters.update(ms=fmt_ms)
-    return environment
+def _environment():
+    return page_environment(Path(__file__).parent, ms=fmt_ms)
 
 
 def html(comparison: dict) -> str:

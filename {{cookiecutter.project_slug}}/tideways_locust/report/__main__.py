@@ -121,12 +121,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_report(report: dict, out: Path) -> list[Path]:
     """The three files, each whole or not at all; and the GitHub Actions job summary when there is one."""
+    return write_files(out, NAMES, markdown(report), report, html(report))
+
+
+def write_files(out: Path, names: tuple[str, str, str], text: str, data: dict, page: str) -> list[Path]:
+    """``names`` (Markdown, JSON, HTML) in ``out``, each whole or not at all, and the Markdown appended to
+    the GitHub Actions job summary when there is one: the report's files, and the comparison's."""
     out.mkdir(parents=True, exist_ok=True)
-    text = markdown(report)
-    paths = [out / name for name in NAMES]
+    paths = [out / name for name in names]
     write_text(paths[0], text)
-    write_json(paths[1], report)
-    write_text(paths[2], html(report))
+    write_json(paths[1], data)
+    write_text(paths[2], page)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as job_summary:

@@ -367,16 +367,23 @@ def _minute_cells(minute: dict) -> list[str]:
 # -- HTML ---------------------------------------------------------------------
 
 
-def _environment() -> jinja2.Environment:
+def page_environment(folder: Path, **filters) -> jinja2.Environment:
+    """Jinja2 for a page template in ``folder``: every string escaped, an unknown name an error."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent),
+        loader=jinja2.FileSystemLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(count=fmt_count, ms=fmt_ms, percent=fmt_percent, memory=fmt_memory, text=_text)
+    environment.filters.update(filters)
     return environment
+
+
+def _environment() -> jinja2.Environment:
+    return page_environment(
+        Path(__file__).parent, count=fmt_count, ms=fmt_ms, percent=fmt_percent, memory=fmt_memory, text=_text
+    )
 
 
 def html(report: dict) -> str:
