@@ -18,7 +18,7 @@ from locust import between
 import thresholds  # noqa: F401 - adds the pass/fail limits (--max-fail-percent, ...)
 from api_import import api_tasks
 from generated import api_users
-from tideways_locust import {{ base }}
+from tideways_locust import {{ base }}, LoadProfile  # noqa: F401 - LoadProfile runs --load-profile
 
 # Variables already set in the environment win over .env.
 load_dotenv(Path(__file__).with_name(".env"), override=False)
@@ -47,7 +47,7 @@ from dotenv import load_dotenv
 from locust import between, task
 
 import thresholds  # noqa: F401 - adds the pass/fail limits (--max-fail-percent, ...)
-from tideways_locust import {{ base }}
+from tideways_locust import {{ base }}, LoadProfile  # noqa: F401 - LoadProfile runs --load-profile
 
 # Variables already set in the environment win over .env.
 load_dotenv(Path(__file__).with_name(".env"), override=False)

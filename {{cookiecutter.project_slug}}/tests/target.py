@@ -4,7 +4,9 @@ It answers every request with a small JSON body (after ``?sleep=SECONDS``,
 at most 5, when the path asks for it, and up to ``--work-ms`` milliseconds of
 made-up application time, the same for each method and path, plus ``--delay
 PREFIX=MS`` milliseconds for each path that starts with ``PREFIX``, plus a random
-0 to ``--jitter-ms``), or with a
+0 to ``--jitter-ms``, then ``--capacity WORKERS:MS``: a wait for one of a fixed pool of
+workers and its milliseconds of work, so the target answers at most a known number of
+requests a second), or with a
 redirect for ``?redirect=CODE&to=LOCATION``. A request with ``?hold=1`` is held
 unanswered until the target is stopped (a minute at most): in the log from the
 moment it arrived, it tells a test that the request is out. It checks each
@@ -14,7 +16,7 @@ and writes one JSON line per request to the log. This module does not import
 ``tideways_locust``: it checks the signer independently.
 
     python tests/target.py --log requests.jsonl [--key KEY] [--port 0] [--work-ms 0] [--status 503]
-                           [--delay /products=100 ...] [--jitter-ms 0]
+                           [--delay /products=100 ...] [--jitter-ms 0] [--capacity WORKERS:MS]
                            [--accounts alice:pw1,bob:pw2 [--token-ttl 60] [--bearer TOKEN]]
 
 With ``--accounts`` it also has logins, as a PHP application does: ``GET /login``, a
@@ -223,8 +225,13 @@ class Target(ThreadingHTTPServer):
         logged_out: str = "401",
         delays: dict[str, float] | None = None,
         jitter_ms: float = 0.0,
+        capacity: tuple[int, float] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", port), Handler)
+        # --capacity WORKERS:MS: each request holds one of WORKERS for MS of work, so at most
+        # WORKERS / MS * 1000 requests a second are answered; more wait in line.
+        self.pool = threading.BoundedSemaphore(capacity[0]) if capacity else None
+        self.pool_work = capacity[1] / 1000 if capacity else 0.0
         self.delays = delays or {}  # path prefix: seconds of made-up application time
         self.jitter = jitter_ms / 1000  # up to this many seconds more, at random
         self.logged_out = logged_out  # how a page that needs a login answers without one
@@ -299,6 +306,9 @@ class Handler(BaseHTTPRequestHandler):
             }
         )
         time.sleep(sleep)
+        if self.server.pool is not None:  # a fixed pool of workers: a request waits for a free one
+            with self.server.pool:
+                time.sleep(self.server.pool_work)
         query = parse_qs(urlsplit(self.path).query)
         if query.get("hold") == ["1"]:
             self.server.released.wait(MAX_HOLD)
@@ -406,6 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         help="PREFIX=MS: paths starting with PREFIX take MS ms more (repeatable)",
     )
     parser.add_argument("--jitter-ms", type=float, default=0.0, help="a random 0 to this many ms more a request")
+    parser.add_argument(
+        "--capacity",
+        default="",
+        help="WORKERS:MS, a fixed pool of WORKERS, each request MS of work: WORKERS / MS * 1000 requests a second",
+    )
     parser.add_argument("--status", type=int, default=0, help="answer every request with this status, like 503")
     parser.add_argument("--accounts", default="", help="name:password,... : the application has logins")
     parser.add_argument("--token-ttl", type=float, default=60.0, help="seconds a token of POST /api/login lasts")
@@ -438,8 +453,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--status {args.status!r} is not allowed: give an HTTP status from 200 to 599")
     if not 0 <= args.jitter_ms <= 1000:
         parser.error(f"--jitter-ms {args.jitter_ms!r} is not allowed: give milliseconds from 0 to 1000")
+    capacity = None
+    if args.capacity:
+        workers, _, ms = args.capacity.partition(":")
+        if not (workers.isdigit() and 1 <= int(workers) <= 1000 and ms.isdigit() and 1 <= int(ms) <= 5000):
+            parser.error(f"--capacity {args.capacity!r} is not allowed: give WORKERS:MS, 1 to 1000 and 1 to 5000 ms")
+        capacity = (int(workers), float(ms))
     target = Target(
-        args.port, args.key, args.log, args.work_ms, logins, args.status, args.logged_out, delays, args.jitter_ms
+        args.port,
+        args.key,
+        args.log,
+        args.work_ms,
+        logins,
+        args.status,
+        args.logged_out,
+        delays,
+        args.jitter_ms,
+        capacity,
     )
 
     def on_sigterm(*_) -> None:

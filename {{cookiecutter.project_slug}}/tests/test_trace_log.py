@@ -164,6 +164,7 @@ def test_by_default_the_run_id_is_every_reference_and_one_link_lists_the_run(sta
         "ref_mode": "run",
         "traces_link": link,
         "trace_log": str(log),
+        "trace_log_not_written": 0,
     }
     assert run["requests"] == int(sent) and run["traced"] == int(traced)
     assert run["start"] <= run["end"] and run["minutes"]
@@ -310,9 +311,29 @@ def test_requests_out_on_workers_when_the_run_ends_reach_the_masters_log(start_t
     assert len({r["worker"] for r in records}) == 2
 
 
+def test_a_full_trace_log_stops_growing_and_says_what_it_did_not_take(start_target, tmp_path):
+    target, other = start_target(), start_target()
+    log, run_file = tmp_path / "traces.jsonl", tmp_path / "run.json"
+    limit_mb = 0.002  # 2,097 bytes: a handful of records
+    result = run_scenario(
+        "HttpScenario", target, other, "--tideways-trace-rate", "100", "--tideways-trace-log-max-mb", str(limit_mb),
+        LOCUST_TIDEWAYS_TRACE_LOG=str(log), LOCUST_TIDEWAYS_RUN_FILE=str(run_file),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = read_log(log)
+    assert 0 < log.stat().st_size <= limit_mb * 1024 * 1024
+    run = json.loads(run_file.read_text())
+    not_written = run["tideways"]["trace_log_not_written"]
+    assert not_written > 0 and len(records) + not_written == run["traced"], "every traced request counted"
+    assert run["traced"] == sum(1 for r in target.records() + other.records() if r["profiler"] is not None)
+    assert result.stderr.count("is full (--tideways-trace-log-max-mb 0.002)") == 1
+    assert f"trace log: {log} (full: {not_written} traced requests not logged)" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [
+        ("--tideways-trace-log-max-mb", "-1"),
         ("--tideways-trace-ttl", "0"),
         ("--tideways-trace-ttl", "soon"),
         ("--tideways-trace-seed", "1.5"),

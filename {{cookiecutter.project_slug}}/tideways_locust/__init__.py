@@ -18,6 +18,7 @@ One module a concern:
 - ``event``: the run's event in Tideways (a marker or release at its start);
 - ``webui``: the Tideways tab of Locust's web UI;
 - ``logins``: users log in (form, token, bearer, basic), one account a user;
+- ``profiles``: load profiles (ramp, steps, spike, soak, breakpoint) and arrival rates;
 - ``lifecycle``: what runs at Locust's init, test start and quit;
 - ``compat``: what the runtime needs of Locust, checked when it is imported;
 - ``report``: ``python -m tideways_locust.report``, Locust beside Tideways after a run.
@@ -29,6 +30,7 @@ compat.check()  # before anything hooks into Locust: one line and exit 2 when so
 
 from . import lifecycle as _lifecycle  # noqa: E402, F401 - registers the options' and the run's listeners
 from .options import parse_trace_rate  # noqa: E402
+from .profiles import LoadProfile  # noqa: E402
 from .signing import PROFILER_HEADER, REF_HEADER, TidewaysSigner  # noqa: E402
 from .tracing import FastHttpTidewaysUser, HttpTidewaysUser  # noqa: E402
 
@@ -37,6 +39,7 @@ __all__ = [
     "REF_HEADER",
     "FastHttpTidewaysUser",
     "HttpTidewaysUser",
+    "LoadProfile",
     "TidewaysSigner",
     "parse_trace_rate",
 ]

@@ -9,6 +9,7 @@ from locust.runners import WorkerRunner
 
 from .event import post_run_event
 from .options import Settings, new_run_id
+from .profiles import LoadRun
 from .runrecord import RunRecord
 from .tracelog import TraceReport
 from .webui import extend_web_ui
@@ -19,18 +20,28 @@ logger = logging.getLogger("tideways_locust")
 @events.init.add_listener
 def _on_init(environment, **_kwargs) -> None:
     report = environment.tideways_report = TraceReport(environment)
+    load = environment.tideways_load = LoadRun(environment)
     environment.events.test_start.add_listener(report.on_test_start)
+    environment.events.test_start.add_listener(
+        lambda environment, **kwargs: load.on_test_start(environment, is_master=not report.is_worker)
+    )
     if report.is_worker:
         environment.events.report_to_master.add_listener(report.on_report_to_master)
         environment.events.quit.add_listener(lambda **_: report.close())
         return
+    if environment.parsed_options is not None:
+        load.check()  # a profile that cannot run stops Locust here, before any request
+    environment.events.test_stop.add_listener(load.on_test_stop)
     run = environment.tideways_run_record = RunRecord(environment, report)
     environment.tideways_event = None  # the run's Tideways event (event.RunEvent), from test start
     environment.events.worker_report.add_listener(report.on_worker_report)
     environment.events.reset_stats.add_listener(report.on_reset_stats)
     environment.events.test_start.add_listener(run.on_test_start)
     options = environment.parsed_options
-    report.open_log(getattr(options, "tideways_trace_log", "") if options else "")
+    report.open_log(
+        getattr(options, "tideways_trace_log", "") if options else "",
+        getattr(options, "tideways_trace_log_max_mb", 0) if options else 0,
+    )
 
     def on_quit(**_kwargs) -> None:
         # Locust fires quit once its users have stopped and, on a master, the workers' last
@@ -39,15 +50,19 @@ def _on_init(environment, **_kwargs) -> None:
         event = getattr(environment, "tideways_event", None)
         if event is not None:
             event.stop()  # an attempt still out ends with its warning line, before the summary
+        load.on_test_stop()  # the stage the run was in, when a signal stopped it before test_stop
+        load.settle()  # the workers' last reports are in now
         if environment.parsed_options is not None:
             run.on_quit()
             if run.start is not None:
                 logger.info(report.summary())
+                if line := load.summary():
+                    logger.info(line)
         report.close()
 
     environment.events.quit.add_listener(on_quit)
     if environment.web_ui:
-        extend_web_ui(environment, report)
+        extend_web_ui(environment, report, load)
 
 
 @events.test_start.add_listener

@@ -25,6 +25,8 @@ REF_MODES = ("run", "request")
 """``run``: every traced request carries the run's id, so one link lists the run's traces;
 ``request``: each carries an id of its own, so each trace log record links to its trace."""
 DEFAULT_REF_MODE = "run"
+DEFAULT_TRACE_LOG_MAX_MB = 100
+"""A soak of hours at a high rate would write a trace log without end; a line a record is about 400 bytes."""
 
 EVENT_TYPES = ("marker", "release", "none")
 """The run's Tideways event: ``marker`` marks the run in Tideways' charts; ``release`` also has
@@ -229,6 +231,15 @@ def _add_tideways_arguments(parser) -> None:
         default="",
         include_in_web_ui=False,
         help="Append one JSON line per traced request to this file (on the master). Empty: no log.",
+    )
+    parser.add_argument(
+        "--tideways-trace-log-max-mb",
+        type=bounded_number(0, 100_000, "megabytes from 0 (no limit) to 100000"),
+        env_var="LOCUST_TIDEWAYS_TRACE_LOG_MAX_MB",
+        default=float(DEFAULT_TRACE_LOG_MAX_MB),
+        include_in_web_ui=False,
+        help=f"The trace log stops growing at this size, in MB; later traced requests are counted, "
+        f"not logged (default {DEFAULT_TRACE_LOG_MAX_MB}, 0: no limit).",
     )
     parser.add_argument(
         "--tideways-run-file",

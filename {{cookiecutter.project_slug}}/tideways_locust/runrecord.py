@@ -242,6 +242,7 @@ class RunRecord:
         seconds = (self.end - self.start).total_seconds() if self.start and self.end else None
         failures = failures_by_message(stats)
         host = without_userinfo(environment.host or getattr(options, "host", None))
+        load = getattr(environment, "tideways_load", None)
         return {
             "format": FORMAT,
             "run_id": figures["run_id"],
@@ -254,7 +255,8 @@ class RunRecord:
                 "host": host,
                 "users": getattr(options, "num_users", None),
                 "spawn_rate": getattr(options, "spawn_rate", None),
-                "run_time_s": getattr(options, "run_time", None),
+                "run_time_s": load.seconds() if load and load.seconds() else getattr(options, "run_time", None),
+                "load_profile": load.profile.describe() if load and load.profile else "constant",
                 "user_classes": user_classes(environment),
                 "tags": sorted(getattr(options, "tags", None) or []),
                 "exclude_tags": sorted(getattr(options, "exclude_tags", None) or []),
@@ -273,6 +275,7 @@ class RunRecord:
                 "ref_mode": figures["ref_mode"],
                 "traces_link": self.report.run_link(),
                 "trace_log": self.report.log_path or None,
+                "trace_log_not_written": self.report.not_logged,
             },
             "trace_rate": {"asked": figures["rate_asked"], "reached": figures["rate_reached"]},
             "event": event.as_dict() if (event := getattr(environment, "tideways_event", None)) else None,
@@ -288,6 +291,7 @@ class RunRecord:
                 stats.total, seconds, {f"{key}: {m}": n for key, found in failures.items() for m, n in found.items()}
             ),
             "minutes": self.minutes,
+            "load": load.as_dict() if load else None,
         }
 
     def _entries(self) -> list:

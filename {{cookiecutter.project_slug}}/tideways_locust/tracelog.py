@@ -46,6 +46,9 @@ class TraceReport:
         self.settings: Settings | None = None  # on the master: the run's, from test start
         self._log = None
         self._listening = False
+        self.log_limit, self.log_limit_mb = 0, 0.0  # what the log may hold; 0: no limit
+        self.log_bytes = 0
+        self.not_logged = 0  # records a full log did not take
 
     @property
     def traced(self) -> int:
@@ -72,10 +75,12 @@ class TraceReport:
 
     # -- records --
 
-    def open_log(self, path: str) -> None:
+    def open_log(self, path: str, limit_mb: float = 0) -> None:
         self.log_path = path
+        self.log_limit, self.log_limit_mb = int(limit_mb * 1024 * 1024), limit_mb
         if path:
             self._log = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
+            self.log_bytes = self._log.tell()
 
     def add(self, records: list[dict]) -> None:
         """Keep the records of traced requests: the master's log, or a worker's next report."""
@@ -85,8 +90,21 @@ class TraceReport:
         if self._log is not None and records:
             for record in records:
                 record["link"] = self.record_link(record["ref"])
-            self._log.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+            text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+            size = len(text.encode("utf-8"))
+            if self.log_limit and self.log_bytes + size > self.log_limit:
+                if not self.not_logged:
+                    logger.warning(
+                        "Tideways: the trace log %s is full (--tideways-trace-log-max-mb %g): later traced "
+                        "requests are counted, not logged",
+                        self.log_path,
+                        self.log_limit_mb,
+                    )
+                self.not_logged += len(records)
+                return
+            self._log.write(text)
             self._log.flush()  # a run that is stopped or crashes keeps every record it reported
+            self.log_bytes += size
 
     def unanswered(self, method, url, name, ref: str, started: float) -> None:
         """A traced request that the run stopped while it was out: the application got it, Locust
@@ -136,9 +154,16 @@ class TraceReport:
             "run_id": getattr(options, "tideways_run", ""),
             "ref_mode": settings.ref_mode if settings else "",
             "traces": self.run_link() or self.link_help(),
-            "trace_log": self.log_path or "(none: --tideways-trace-log)",
+            "trace_log": self._log_text(),
             "logins": LOGINS.text() or "(none: --app-login)",
         }
+
+    def _log_text(self) -> str:
+        if not self.log_path:
+            return "(none: --tideways-trace-log)"
+        if self.not_logged:
+            return f"{self.log_path} (full: {self.not_logged} traced requests not logged)"
+        return self.log_path
 
     def link_help(self) -> str:
         settings = self.settings
@@ -184,4 +209,4 @@ class TraceReport:
         self.add(report["records"])
 
     def on_reset_stats(self, **_kwargs) -> None:
-        self.counted = self.from_workers = 0
+        self.counted = self.from_workers = self.not_logged = 0

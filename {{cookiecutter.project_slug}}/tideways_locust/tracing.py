@@ -24,6 +24,7 @@ from locust.contrib.fasthttp import FastHttpSession
 
 from . import logins
 from .options import Settings
+from .profiles.pacing import phase_first
 from .signing import PROFILER_HEADER, REF_HEADER, shared_signer
 from .tracelog import TraceReport
 
@@ -273,6 +274,7 @@ class _TidewaysUserMixin:
         self._tideways = _Tracer(self.environment.parsed_options, self.host, report)
         self._tideways.install(self.client)
         self.login = logins.install(self)  # outside the trace: its headers go with every request
+        phase_first(self)  # in a rate profile: a random start within the first interval, before the login
 
     def tidewaysProfilingHeaders(self) -> dict[str, str]:  # noqa: N802 - Tideways' documented name
         """The trace headers for a sampled request, else ``{}``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .links import APP_URL
+from .profiles import LoadRun
 from .tracelog import TraceReport
 
 COLUMNS = [
@@ -16,6 +17,9 @@ COLUMNS = [
     ("traces", "Traces in Tideways"),
     ("trace_log", "Trace log"),
     ("logins", "Logins"),
+    ("load_profile", "Load profile"),
+    ("asked_rate", "Asked rate"),
+    ("not_sent", "Asked, not sent"),
 ]
 
 # Locust's extended tables show text only, so cells that hold a link into the Tideways
@@ -45,7 +49,7 @@ _OPEN_LINKS = """<script>
 </script>""".replace("APP", json.dumps(APP_URL + "/"))
 
 
-def extend_web_ui(environment, report: TraceReport) -> None:
+def extend_web_ui(environment, report: TraceReport, load: LoadRun) -> None:
     """Add the tab; its figures ride on Locust's own /stats/requests answers."""
     from flask import request as flask_request
 
@@ -59,7 +63,7 @@ def extend_web_ui(environment, report: TraceReport) -> None:
     def _add_tideways_figures(response):
         if flask_request.path.endswith("/stats/requests") and response.is_json:
             data = response.get_json()
-            data["extended_stats"] = [{"key": "tideways", "data": [report.figures()]}]
+            data["extended_stats"] = [{"key": "tideways", "data": [{**report.figures(), **load.live()}]}]
             response.set_data(json.dumps(data))
         elif response.mimetype == "text/html" and flask_request.path.endswith("/") and not response.direct_passthrough:
             page = response.get_data(as_text=True)

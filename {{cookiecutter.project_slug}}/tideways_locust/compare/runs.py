@@ -27,6 +27,7 @@ REFUSED = {
     "tags": "--tags",
     "exclude_tags": "--exclude-tags",
     "login": "login",
+    "load_profile": "load profile",
 }
 """Settings that change the load asked of the host: runs that differ in one are not comparable."""
 NOTED = {
@@ -37,6 +38,8 @@ NOTED = {
     "workers": "workers",
 }
 """Settings that may move the figures a little: said, never refused."""
+DEFAULTS = {"load_profile": "constant"}
+"""What a run file written before a setting was kept ran with."""
 
 
 class RunError(Exception):
@@ -141,7 +144,7 @@ def differences(baseline: Run, current: Run) -> tuple[list[str], list[str]]:
     refused, noted = [], []
     for names, lines in ((REFUSED, refused), (NOTED, noted)):
         for key, title in names.items():
-            was, now = baseline.settings.get(key), current.settings.get(key)
+            was, now = baseline.settings.get(key, DEFAULTS.get(key)), current.settings.get(key, DEFAULTS.get(key))
             if was != now:
                 lines.append(f"{title}: baseline {_show(was)}, this run {_show(now)}")
     return refused, noted
