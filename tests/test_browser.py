@@ -173,3 +173,49 @@ def test_the_compare_page_shows_the_verdicts_the_charts_and_the_traces(bake, bak
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "tideways-compare.png"), full_page=True)
     context.close()
+
+
+def test_the_html_report_of_a_breakpoint_run_draws_its_capacity(bake, baked_python, browser, tmp_path):
+    # The baked project's own test writes the report of a breakpoint run file against the API stand-in.
+    project = bake()
+    base = tmp_path / "runs"
+    test = "tests/test_report.py::test_a_breakpoint_run_shows_each_stage_beside_tideways_and_the_capacity"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "TIDEWAYS_", "PYTEST_"))}
+    result = subprocess.run(
+        [str(baked_python), "-m", "pytest", test, "-q", "-p", "no:cacheprovider", "--basetemp", str(base)],
+        cwd=project.path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    (reports,) = {path.resolve().parent for path in base.glob("*/reports/tideways-report.html")}
+    data = json.loads((reports / "tideways-report.json").read_text())
+    load = data["load"]
+    stages = load["stages"]
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto((reports / "tideways-report.html").as_uri())
+    assert page.locator("#load-description").inner_text() == load["description"]
+    assert page.locator("#capacity").inner_text() == (
+        "Capacity about 6.5 req/s: stage 3 (6/s) held, stage 4 (8/s) broke: reached 6.5/s of 8/s asked"
+    )
+    assert page.locator("#shortfall").inner_text().startswith("90 of 1200 asked requests not sent (7.5 %)")
+    rows = page.locator("#stages-table tbody tr")
+    assert rows.count() == len(stages) == 4
+    assert rows.nth(3).get_attribute("data-verdict") == "broke" and rows.nth(3).is_visible()
+    for chart in ("#capacity-rps", "#capacity-p95"):
+        box = page.locator(chart).bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 150, f"{chart} is drawn"
+        for series in ("locust", "tideways"):
+            assert page.locator(f"{chart} circle.point-{series}").count() == len(stages), (chart, series)
+            assert page.locator(f"{chart} path.series-{series}").count() == 1, "one line through the stages"
+        labels = page.locator(f"{chart} text[text-anchor=middle]")
+        assert [labels.nth(i).text_content() for i in range(labels.count())] == [s["level"] for s in stages]
+    highest = page.locator("#capacity-p95 circle.point-tideways").nth(3)
+    assert float(highest.get_attribute("data-value")) == stages[3]["server"]["p95_ms"]
+    links = page.locator("#broke-traces a")
+    expected = [trace["url"] for trace in load["capacity"]["traces"]]
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == expected and len(expected) == 5
+    assert all(url.startswith("https://app.tideways.io/o/acme/shop/trace/") for url in expected)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "tideways-report-capacity.png"), full_page=True)
+    page.locator("#load-profile").screenshot(path=str(SCREENSHOTS / "tideways-report-load-profile.png"))
+    context.close()

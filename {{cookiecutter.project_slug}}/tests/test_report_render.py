@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tideways_locust.report import render
+from tideways_locust.report import render, stages_render
 
 XSS = "<script>alert(1)</script>"
 PIPE = "a|b"
@@ -613,3 +613,318 @@ def test_renders_what_is_there_only():
     page, text = render.html(report), render.markdown(report)
     assert "Load that reached PHP: –" in page and "Load that reached PHP: –" in text
     assert 'data-total="tideways-requests" data-value=""' in page
+
+
+# -- the load profile ------------------------------------------------------------
+
+BROKE_TRACE = "https://app.tideways.io/o/acme/shop/trace/-brk901/quick?s=web&env=production"
+
+
+def stage(index, level, rps, p50, p95, verdict="held", server=None, **extra) -> dict:
+    """One stage as the report holds it: a breakpoint's rate stage of 5 s."""
+    asked = float(level.removesuffix("/s")) * 5
+    entry = {
+        "index": index,
+        "label": level,
+        "level": level,
+        "start": f"2026-12-02T20:01:{5 * index - 5:02d}.123+00:00",
+        "end": f"2026-12-02T20:01:{5 * index:02d}.120+00:00",
+        "seconds": 5.0,
+        "level_start": asked / 5,
+        "level_end": asked / 5,
+        "users": 10,
+        "users_max": 10,
+        "asked": asked,
+        "asked_rps": asked / 5,
+        "requests": round(rps * 5),
+        "failures": 0,
+        "rps": rps,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "fail_percent": 0.0,
+        "not_sent": max(0, int(asked - round(rps * 5))),
+        "verdict": verdict,
+        "why": [],
+        "complete": True,
+        "server": server,
+        **extra,
+    }
+    return entry
+
+
+def minute_server(minutes, rps, p95, shared_with=(2,)) -> dict:
+    return {
+        "minutes": minutes,
+        "shared": True,
+        "shared_with": list(shared_with),
+        "requests": round(rps * 60),
+        "errors": 0,
+        "rps": rps,
+        "p95_ms": p95,
+    }
+
+
+def breakpoint_load() -> dict:
+    """A breakpoint of 10/s to 40/s in stages of 5 s: the first three in minute 20:01 held, the fourth broke."""
+    first = minute_server(["2026-12-02 20:01"], 19.5, 30.0, shared_with=(1, 2, 3, 4))
+    stages = [
+        stage(1, "10/s", 9.8, 12.0, 25.0, server=first),
+        stage(2, "20/s", 19.6, 13.0, 28.0, server=first),
+        stage(3, "30/s", 29.2, 15.0, 40.0, server=first),
+        stage(
+            4,
+            "40/s",
+            31.4,
+            140.0,
+            620.0,
+            verdict="broke",
+            why=["reached 31.4/s of 40/s asked", XSS],
+            failures=2,
+            fail_percent=1.274,
+            server=minute_server(["2026-12-02 20:01", "2026-12-02 20:02"], 24.0, 610.0, shared_with=(1, 2, 3)),
+        ),
+    ]
+    return {
+        "profile": "breakpoint",
+        "unit": "rate",
+        "description": "breakpoint, 4 stages, 20s: 10/s to 40/s, paced over 10 users",
+        "settings": {"start": "10/s", "step": "10/s", "max": "40/s", "step_time": "5s"},
+        "pool": 10,
+        "stages": stages,
+        "asked": 500.0,
+        "sent": 450,
+        "not_sent": 50,
+        "not_sent_percent": 10.0,
+        "capacity": {
+            "rps": 31.4,
+            "last_held": 3,
+            "first_broke": 4,
+            "level_held": "30/s",
+            "level_broke": "40/s",
+            "why": ["reached 31.4/s of 40/s asked", XSS],
+            "server": {
+                "last_held": {"minutes": first["minutes"], "shared": True, "rps": 19.5, "p95_ms": 30.0},
+                "first_broke": {
+                    "minutes": stages[3]["server"]["minutes"],
+                    "shared": True,
+                    "rps": 24.0,
+                    "p95_ms": 610.0,
+                },
+            },
+            "traces_window": {"from": "2026-12-02 20:01", "to": "2026-12-02 20:02"},
+            "traces": [
+                {**full_report()["traces"][0], "url": BROKE_TRACE, "response_time_ms": 1210.0},
+                {**full_report()["traces"][1], "response_time_ms": 990.0},  # a javascript: URL: no link
+            ],
+        },
+        "server_fetched": True,
+    }
+
+
+def with_load(load: dict | None) -> dict:
+    return {**full_report(), "load": load}
+
+
+def test_markdown_shows_the_load_profile_between_the_traces_and_the_figures():
+    text = render.markdown(with_load(breakpoint_load()))
+    positions = [text.index(f"\n## {title}\n") for title in ["Traces", "Load profile", "Client beside server"]]
+    assert positions == sorted(positions)
+    part = section(text, "Load profile")
+    assert "**breakpoint, 4 stages, 20s\\: 10/s to 40/s, paced over 10 users**" in part
+    assert "Settings: start 10/s, step 10/s, max 40/s, step\\_time 5s" in part
+    assert (
+        "**Capacity about 31 req/s:** stage 3 (30/s) held, stage 4 (40/s) broke\\: reached 31.4/s of 40/s asked; "
+        "&lt;script&gt;alert(1)&lt;/script&gt;\n" in part
+    )
+    assert (
+        "On the server (Tideways): stage 3 at 19.5 req/s with p95 30.0 ms, stage 4 at 24.0 req/s with p95 610 ms "
+        "(in minutes shared with neighbouring stages)" in part
+    )
+    assert "50 of 500 asked requests not sent (10 %): the users could not keep up (10 users paced the rate" in part
+    stages_table, traces_table = tables(part)
+    assert stages_table[0] == [
+        "1", "10/s", "10", "9.8", "12.0", "25.0", "0", "1", "20:01, shared with 1, 2, 3, 4", "19.5", "30.0", "held",
+    ]  # fmt: skip
+    assert stages_table[3][6:] == [
+        "2 (1.27 %)", "43", "20:01 to 20:02, shared with 1, 2, 3", "24.0", "610",
+        "broke\\: reached 31.4/s of 40/s asked; &lt;script&gt;alert(1)&lt;/script&gt;",
+    ]  # fmt: skip
+    assert "Tideways keys its figures by minute" in part
+    assert "### Slowest traces of stage 4 (40/s)" in part
+    assert traces_table[0][1] == "[GET /products/{id}](" + BROKE_TRACE + ")" and traces_table[0][3] == "1210"
+    assert traces_table[1][1] == "&lt;script&gt;alert(1)&lt;/script&gt;", "a javascript: URL is no link"
+    assert md_links(text) == [TRACES, BROKE_TRACE, TRACE_URL]
+    assert "<script" not in text
+
+
+def test_html_shows_the_stages_the_capacity_its_charts_and_the_broken_stages_traces():
+    page = render.html(with_load(breakpoint_load()))
+    parsed = parse(page)
+    assert "<script" not in page.lower() and "javascript:" not in page.lower()
+    for element_id, tag in [
+        ("load-profile", "section"),
+        ("load-description", "p"),
+        ("capacity", "p"),
+        ("capacity-server", "p"),
+        ("shortfall", "p"),
+        ("capacity-rps", "svg"),
+        ("capacity-p95", "svg"),
+        ("stages-table", "table"),
+        ("broke-traces", "table"),
+    ]:
+        assert [t for t, _ in parsed.by_id(element_id)] == [tag], element_id
+    positions = [page.index(f"<h2>{title}</h2>") for title in ["Traces", "Load profile", "Client beside server"]]
+    assert positions == sorted(positions)
+    assert not parsed.by_id("stages-server-missing")
+    capacity = page.split('id="capacity">')[1].split("</p>")[0]
+    assert "<strong>Capacity about 31 req/s:</strong> stage 3 (30/s) held, stage 4 (40/s) broke: " in capacity
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in capacity
+    rows = [attrs for tag, attrs in parsed.tags if tag == "tr" and "data-stage" in attrs]
+    assert [(r["data-stage"], r.get("data-verdict")) for r in rows] == [
+        ("1", "held"), ("2", "held"), ("3", "held"), ("4", "broke"),
+    ]  # fmt: skip
+    rps_chart = page.split('<svg id="capacity-rps"')[1].split("</svg>")[0]
+    p95_chart = page.split('<svg id="capacity-p95"')[1].split("</svg>")[0]
+    for chart in (rps_chart, p95_chart):
+        assert len(circles(chart, "locust")) == 4 and len(circles(chart, "tideways")) == 4
+        assert re.findall(r'data-stage="(\d)"', chart)[:4] == ["1", "2", "3", "4"]
+        assert [label for label in re.findall(r'text-anchor="middle">([^<]*)</text>', chart)] == [
+            "10/s", "20/s", "30/s", "40/s",
+        ]  # fmt: skip
+    assert "<title>40/s Locust req/s 31.4 req/s</title>" in rps_chart and ">req/s</text>" in rps_chart
+    assert "<title>40/s Tideways p95 610 ms</title>" in p95_chart and ">ms</text>" in p95_chart
+    broke = page.split('id="broke-traces"')[1].split("</table>")[0]
+    assert re.findall(r'href="([^"]*)"', broke) == [BROKE_TRACE.replace("&", "&amp;")]
+    hrefs = [attrs["href"] for _, attrs in parsed.tags if "href" in attrs]
+    assert hrefs == [TRACES, BROKE_TRACE, TRACE_URL], "links only to the traces"
+
+
+@pytest.mark.parametrize("load", [None, "missing"])
+def test_a_run_without_a_profile_renders_exactly_as_before(load):
+    report = full_report()
+    if load is None:
+        report["load"] = None
+    assert render.markdown(report) == render.markdown(full_report())
+    page = render.html(report)
+    assert page == render.html(full_report())
+    assert "Load profile" not in page and "stages-table" not in page and "data-verdict" not in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, ("Capacity about 31 req/s", "stage 3 (30/s) held, stage 4 (40/s) broke: reached 31.4/s of 40/s asked")),
+        (
+            {"first_broke": None, "level_broke": None, "why": [], "rps": 7.46},
+            (
+                "Capacity about 7.5 req/s",
+                "stage 3 (30/s) held, no stage broke, so the capacity is above the highest level",
+            ),
+        ),
+        (
+            {"last_held": None, "level_held": None, "why": []},
+            ("Capacity about 31 req/s", "no stage held, stage 4 (40/s) broke"),
+        ),
+        ({"rps": None, "last_held": None, "first_broke": None}, ("No capacity", "no stage ran to its end")),
+    ],
+)
+def test_capacity_sentences(changes, expected):
+    capacity = {**breakpoint_load()["capacity"], "why": ["reached 31.4/s of 40/s asked"], **changes}
+    assert stages_render.capacity_parts(capacity) == expected
+    assert stages_render.capacity_parts(None) is None
+
+
+def test_what_a_rate_profile_did_not_send():
+    load = breakpoint_load()
+    assert stages_render.shortfall(load) == (
+        "50 of 500 asked requests not sent (10 %): the users could not keep up "
+        "(10 users paced the rate: raise --users or lower the rate)"
+    )
+    assert (
+        stages_render.shortfall({**load, "not_sent": 0, "not_sent_percent": 0.0}) == "All 500 asked requests were sent."
+    )
+    assert stages_render.shortfall({**load, "unit": "users", "asked": None, "not_sent": None}) is None
+
+
+def ramp_load(server_fetched: bool) -> dict:
+    """A ramp in users: no rate, no verdict, no capacity."""
+    stages = []
+    for index, (level, label, server) in enumerate(
+        [
+            ("0 to 5 users", "30s:5", minute_server(["2026-12-02 20:01", "2026-12-02 20:02"], 2.0, 20.0)),
+            (
+                "5 to 20 users",
+                "2m:20",
+                {**minute_server(["2026-12-02 20:02"], 9.0, 35.0), "shared": False, "shared_with": []},
+            ),
+        ],
+        1,
+    ):
+        entry = stage(index, "1/s", 3.0, 10.0, 20.0, verdict=None, server=server if server_fetched else None)
+        stages.append({**entry, "label": label, "level": level, "asked": None, "asked_rps": None, "not_sent": None})
+    stages[1]["users_max"] = 22
+    stages[1]["complete"] = False
+    return {
+        **breakpoint_load(),
+        "profile": "ramp",
+        "unit": "users",
+        "description": "ramp, 2 stages, 2m30s: 0 to 20 users",
+        "settings": {"stages": "30s:5, 2m:20"},
+        "pool": None,
+        "stages": stages,
+        "asked": None,
+        "not_sent": None,
+        "not_sent_percent": None,
+        "capacity": None,
+        "server_fetched": server_fetched,
+    }
+
+
+def test_a_ramp_in_users_shows_its_stages_without_rate_verdict_or_capacity():
+    text = render.markdown(with_load(ramp_load(server_fetched=True)))
+    part = section(text, "Load profile")
+    header = next(line for line in part.splitlines() if line.startswith("| Stage"))
+    assert split_row(header) == [
+        "Stage", "Level asked", "Users", "Req/s", "p50 (ms)", "p95 (ms)", "Failures",
+        "Tideways minutes (UTC)", "Tideways req/s", "Tideways p95 (ms)",
+    ]  # fmt: skip
+    rows = tables(part)[0]
+    assert rows[0][:3] == ["1 (30s\\:5)", "0 to 5 users", "10"] and rows[0][7] == "20:01 to 20:02, shared with 2"
+    assert rows[1][:3] == ["2 (2m\\:20), stopped", "5 to 20 users", "10 (max 22)"] and rows[1][7] == "20:02"
+    assert "Capacity" not in part and "not sent" not in part and "Slowest traces of stage" not in part
+    page = render.html(with_load(ramp_load(server_fetched=True)))
+    assert 'id="stages-table"' in page and "capacity-rps" not in page and 'id="shortfall"' not in page
+
+
+def test_stages_without_the_server_side_say_so_in_one_line():
+    report = with_load(ramp_load(server_fetched=False))
+    report["problems"] = ["Server side not fetched: no TIDEWAYS_API_TOKEN in the environment or .env"]
+    part = section(render.markdown(report), "Load profile")
+    assert [line for line in part.splitlines() if "TIDEWAYS" in line] == [
+        "The stages show the client side only\\: Server side not fetched\\: no TIDEWAYS\\_API\\_TOKEN in the "
+        "environment or .env"
+    ]
+    assert all(len(row) == 7 for row in tables(part)[0]), "no Tideways columns"
+    page = render.html(report)
+    assert parse(page).by_id("stages-server-missing") and "Tideways minutes" not in page
+
+
+def test_a_profile_without_stages_says_so():
+    load = {**breakpoint_load(), "stages": [], "capacity": None}
+    assert "No stage was recorded." in section(render.markdown(with_load(load)), "Load profile")
+    page = render.html(with_load(load))
+    assert "No stage was recorded." in page and 'id="stages-table"' not in page and "capacity-rps" not in page
+
+
+def test_hostile_strings_of_a_profile_stay_text():
+    load = breakpoint_load()
+    load["description"] = MD_LINK + XSS
+    load["settings"] = {XSS: PIPE}
+    load["stages"][0]["label"] = PIPE
+    load["stages"][0]["level"] = XSS  # the charts' labels on the x axis
+    text, page = render.markdown(with_load(load)), render.html(with_load(load))
+    parse(page)
+    assert "<script" not in text and "<script" not in page and "](http://evil)" not in text
+    assert md_links(text) == [TRACES, BROKE_TRACE, TRACE_URL]
+    assert all(len(row) == 12 for row in tables(section(text, "Load profile"))[0]), "a pipe does not split a cell"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.split('id="capacity-rps"')[1].split("</svg>")[0]

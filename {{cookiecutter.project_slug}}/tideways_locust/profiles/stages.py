@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 LOOK_EVERY = 0.25
 """Seconds between looks at the users and the stage (Locust's shape moves on once a second)."""
-REACHED = 0.95
+REACHED = 0.9
 """A rate stage holds while it sends at least this share of the asked rate."""
 GROWTH = 0.5
 """A users stage holds while req/s grow at least this share of what the users grew."""

@@ -3,7 +3,10 @@
 The report dict is what ``render`` turns into Markdown and HTML and what is saved
 as JSON. Nothing in it is typed by hand: the window, host and Locust's figures
 come from the run file the load test wrote; Tideways' figures from the API for
-that window; what could not be fetched is named in ``problems``.
+that window; what could not be fetched is named in ``problems``. A run that
+followed a load profile also gets ``load``: its stages beside Tideways' minutes
+(``stages``), and for steps and breakpoint one more call, for the slowest traces
+of the first stage that broke.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from urllib.parse import quote
 from ..links import APP_URL, HOW_TO_LINK, TidewaysProject, without_userinfo
 from ..runrecord import MINUTE, minute_of
 from .api import TOKEN_VARIABLE, ApiError, RateLimitError, TidewaysApi
+from .stages import BROKE_TRACES, LoadStages
 
 FORMAT = 1
 
@@ -135,6 +139,7 @@ class Collector:
         self.poll = poll
         self.trace_limit = traces
         self.window = Window(run["_start"], run["_end"])
+        self.load = LoadStages.of(run)  # None for a plain constant run
         self.problems: list[str] = []
         self.failed = False  # an API call failed: the report is partial and the command exits non-zero
         self._clock = clock
@@ -235,23 +240,31 @@ class Collector:
         return rows
 
     def traces(self) -> list[dict]:
-        found = self.api.traces(
-            self.window.first.strftime(MINUTE),
-            self.window.last.strftime(MINUTE),
-            self.environment,
-            self.service,
-            self.trace_limit,
-            "response_time",
-        )
+        return self._slowest(self.window.first.strftime(MINUTE), self.window.last.strftime(MINUTE), self.trace_limit)
+
+    def broke_traces(self) -> list[dict] | None:
+        """The slowest traces of the minutes of the first stage that broke (steps, breakpoint): one call;
+        None when no stage broke."""
+        window = self.load.broke_window() if self.load is not None else None
+        if window is None:
+            return None
+        try:
+            return self._slowest(*window, BROKE_TRACES)
+        except ApiError as error:  # the same kind, so a used-up rate limit still stops everything
+            raise type(error)(f"the traces of the stage that broke: {error}") from None
+
+    def _slowest(self, first: str, last: str, limit: int) -> list[dict]:
+        found = self.api.traces(first, last, self.environment, self.service, limit, "response_time")
         others = {t.get("environment") for t in found if t.get("environment") not in (None, self.environment)}
-        if others:
-            self.problems.append(
-                f"Tideways answered traces of environment {', '.join(sorted(map(str, others)))}, not "
-                f"{self.environment!r}: they are left out; check --environment"
-            )
+        problem = (
+            f"Tideways answered traces of environment {', '.join(sorted(map(str, others)))}, not "
+            f"{self.environment!r}: they are left out; check --environment"
+        )
+        if others and problem not in self.problems:
+            self.problems.append(problem)
         traces = [self._trace(t) for t in found if t.get("environment") in (None, self.environment)]
         traces.sort(key=lambda t: -(t["response_time_ms"] or 0))
-        return traces[: self.trace_limit]
+        return traces[:limit]
 
     def _trace(self, trace: dict) -> dict:
         return trace_figures(trace, self.project, self.environment, self.service)
@@ -264,6 +277,7 @@ class Collector:
         server = None
         by_time = None
         traces: list[dict] = []
+        broke_traces = None
         if self.project is None:
             self.problems.append(f"Server side not fetched: {HOW_TO_LINK} (or give --project)")
         elif self.api is None:
@@ -276,6 +290,7 @@ class Collector:
                 application, by_time = self.performance()
                 server = self.server(application, by_time, client_total)
                 traces = self.traces()
+                broke_traces = self.broke_traces()
             except RateLimitError as error:
                 self.failed = True
                 self.problems.append(f"{error}; nothing more was asked")
@@ -310,6 +325,7 @@ class Collector:
             "server": server,
             "minutes": self.minutes(by_time),
             "traces": traces,
+            "load": self.load.as_dict(by_time, broke_traces) if self.load is not None else None,
             "api_calls": self.api.calls if self.api is not None else 0,
         }
 

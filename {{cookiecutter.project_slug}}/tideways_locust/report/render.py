@@ -2,106 +2,61 @@
 
 Both show the same sections, in the same order, from the report dict that
 ``python -m tideways_locust.report`` writes: the run, the link to its traces,
-Locust's endpoints beside Tideways' transactions, the per-minute figures and
-the slowest traces. Nothing is computed here that is not in the dict.
+the load profile when the run followed one (``stages_render``), Locust's
+endpoints beside Tideways' transactions, the per-minute figures and the slowest
+traces. Nothing is computed here that is not in the dict.
 
 Every string of the report (names, URLs, ids) is treated as hostile: the HTML
 page escapes it (Jinja2's autoescape), the Markdown escapes what could end a
-table cell, start HTML or make a link, and only ``http://`` and ``https://``
-URLs become links. The page loads nothing: inline CSS, the chart as inline SVG.
+table cell, start HTML or make a link (``text``), and only ``http://`` and
+``https://`` URLs become links. The page loads nothing: inline CSS, the charts
+as inline SVG (``chart``).
 """
 
 from __future__ import annotations
 
-import math
-import re
-from html import escape
 from pathlib import Path
-from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
 
+from . import stages_render
+from .chart import svg_chart
+from .text import (
+    fmt_count,
+    fmt_memory,
+    fmt_ms,
+    fmt_percent,
+    md,
+    md_link,
+    md_traces,
+    page_traces,
+    safe_url,
+)
+from .text import md_table as _md_table
+from .text import text_of as _text
+
+__all__ = [  # the comparison's page and the tests take these from here
+    "_md_table",
+    "fmt_count",
+    "fmt_memory",
+    "fmt_ms",
+    "fmt_percent",
+    "html",
+    "markdown",
+    "md",
+    "md_link",
+    "page_environment",
+    "safe_url",
+    "svg_chart",
+]
+
 TEMPLATE = "page.html.j2"
-NONE = "\u2013"  # an en dash: the figure is not known
-MAX_LAYERS = 3  # layers shown when a trace names no bottleneck
 TOKEN_HELP = "set TIDEWAYS_API_TOKEN to fetch Tideways' figures"
 REACHED_PHP = (
     "Tideways' requests over Locust's requests in the same window; "
     "other traffic to the application and Tideways' sampling can move it."
 )
-
-# -- figures ------------------------------------------------------------------
-
-
-def _number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def fmt_count(value) -> str:
-    if value is None:
-        return NONE
-    if _number(value):
-        return str(int(value)) if float(value).is_integer() else f"{value:g}"
-    return str(value)
-
-
-def fmt_ms(value) -> str:
-    """Milliseconds: no decimals from 100 on, one below."""
-    if value is None:
-        return NONE
-    if _number(value):
-        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
-    return str(value)
-
-
-def fmt_percent(value) -> str:
-    """A percentage with up to two decimals: ``93.75 %``, ``1 %``."""
-    if value is None:
-        return NONE
-    if _number(value):
-        return f"{value:.2f}".rstrip("0").rstrip(".") + " %"
-    return str(value)
-
-
-def fmt_memory(kb) -> str:
-    if kb is None:
-        return NONE
-    if _number(kb):
-        return f"{kb:.0f} KB" if abs(kb) < 1024 else f"{kb / 1024:.1f} MB"
-    return str(kb)
-
-
-def safe_url(value) -> str | None:
-    """``value`` when it is an http(s) URL, with the characters that could end a link percent-encoded; else None."""
-    if not isinstance(value, str) or not re.match(r"(?i)https?://[^/\s]", value):
-        return None
-    return quote(value, safe=":/?#@!$&'*+,;=%~")
-
-
-def _text(value) -> str:
-    return NONE if value is None or value == "" else str(value)
-
-
-def bottlenecks(trace: dict) -> str:
-    """The trace's bottlenecks, or else its top layers by share of the time."""
-    named = [str(name) for name in trace.get("bottlenecks") or []]
-    if named:
-        return ", ".join(named)
-    layers = [layer for layer in trace.get("layers") or [] if isinstance(layer, dict)]
-    layers.sort(key=lambda layer: layer.get("perc") if _number(layer.get("perc")) else -1, reverse=True)
-    top = [f"{layer.get('name')} {fmt_percent(layer.get('perc'))}" for layer in layers[:MAX_LAYERS]]
-    return ", ".join(top) or NONE
-
-
-def method_status(trace: dict) -> str:
-    parts = [str(part) for part in (trace.get("method"), trace.get("status")) if part not in (None, "")]
-    return " ".join(parts) or NONE
-
-
-def minute_label(minute) -> str:
-    """``02:41`` of ``2026-11-29 02:41``."""
-    return str(minute).rsplit(" ", 1)[-1]
 
 
 def server_missing(report: dict) -> str:
@@ -109,112 +64,7 @@ def server_missing(report: dict) -> str:
     return "; ".join(problems) if problems else TOKEN_HELP
 
 
-# -- the chart ----------------------------------------------------------------
-
-_SERIES = [("locust", "locust_p95_ms", "Locust p95"), ("tideways", "tideways_p95_ms", "Tideways p95")]
-
-
-def _step(span: float) -> float:
-    """A round tick step (1, 2, 2.5 or 5 times a power of ten) for about four ticks over ``span``."""
-    rough = span / 4
-    power = 10 ** math.floor(math.log10(rough))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
-
-
-def svg_chart(
-    minutes: list[dict],
-    series: list[tuple[str, str, str]] = _SERIES,
-    label: str = "Per-minute p95 response time in milliseconds, Locust and Tideways",
-    chart_id: str = "minutes-chart",
-) -> str:
-    """Each of ``series`` (CSS name, key of ``minutes``, title) a minute as inline SVG, by default Locust's
-    and Tideways' p95; None values are gaps in the lines."""
-    values = [m.get(key) for m in minutes for _, key, _ in series]
-    if not any(_number(v) for v in values):
-        return '<p class="no-figures">No per-minute figures</p>'
-    width, height, left, right, top, bottom = 720, 280, 56, 28, 36, 40
-    highest = max(v for v in values if _number(v))
-    step = _step(highest or 1)
-    y_max = step * math.ceil(highest / step) or step
-    plot_w, plot_h = width - left - right, height - top - bottom
-    radius = 3.5 if len(minutes) <= 30 else 2.5
-
-    def x(i: int) -> float:
-        return left + (plot_w / 2 if len(minutes) == 1 else plot_w * i / (len(minutes) - 1))
-
-    def y(value: float) -> float:
-        return top + plot_h * (1 - value / y_max)
-
-    label = escape(label)
-    out = [
-        f'<svg id="{escape(chart_id)}" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" class="chart">',
-        f"<title>{label}</title>",
-        f'<text x="{left - 8}" y="{top - 14}" class="axis-title" text-anchor="end">ms</text>',
-    ]
-    for i in range(int(round(y_max / step)) + 1):  # y ticks and grid lines
-        tick = step * i
-        out.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>')
-        out.append(f'<text x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
-    labels = min(len(minutes), 8)  # at most eight minute labels, the first and the last among them
-    labelled = {round(k * (len(minutes) - 1) / max(labels - 1, 1)) for k in range(labels)}
-    for i, minute in enumerate(minutes):
-        if i in labelled:
-            out.append(
-                f'<line class="tick" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{top + plot_h}" y2="{top + plot_h + 5}"/>'
-            )
-            text = escape(minute_label(minute.get("minute")))
-            out.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 20}" text-anchor="middle">{text}</text>')
-    out.append(f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
-    for n, (name, key, title) in enumerate(series):
-        path, points, pen_down = [], [], False
-        for i, minute in enumerate(minutes):
-            value = minute.get(key)
-            if not _number(value):
-                pen_down = False  # a gap: the next point starts a new piece of the line
-                continue
-            path.append(f"{'L' if pen_down else 'M'}{x(i):.1f} {y(value):.1f}")
-            pen_down = True
-            tip = escape(f"{minute_label(minute.get('minute'))} {title} {fmt_ms(value)} ms")
-            points.append(
-                f'<circle class="point-{name}" cx="{x(i):.1f}" cy="{y(value):.1f}" r="{radius}" '
-                f'data-minute="{escape(str(minute.get("minute")))}" data-value="{value}"><title>{tip}</title></circle>'
-            )
-        if path:
-            out.append(f'<path class="series-{name}" d="{" ".join(path)}"/>')
-        out.extend(points)
-        legend_x = left + 8 + n * 150  # the legend, above the plot
-        out.append(f'<line class="legend-{name}" x1="{legend_x}" x2="{legend_x + 24}" y1="12" y2="12"/>')
-        out.append(f'<text x="{legend_x + 30}" y="16">{title}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
-
-
 # -- Markdown -----------------------------------------------------------------
-
-_MD_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|"}
-_MD_SPECIAL = re.compile(r"[\\`*_~\[\]#@!&<>|]")
-
-
-def md(value) -> str:
-    """``value`` as literal Markdown text, safe in a table cell: one line, no HTML, no link, no emphasis."""
-    text = " ".join(str(value).split())  # newlines and tabs become spaces
-    text = "".join(ch for ch in text if ch.isprintable())
-    text = _MD_SPECIAL.sub(lambda m: _MD_ESCAPES.get(m[0], "\\" + m[0]), text)
-    text = re.sub(r"(?<=[A-Za-z]):", r"\\:", text)  # no autolink of scheme:... (http:, javascript:, mailto:)
-    text = re.sub(r"(?i)\bwww\.", lambda m: m[0][:-1] + "\\.", text)  # nor of www.
-    # nor a list, heading or rule when the text starts a line (a problem in a list, say)
-    return re.sub(r"^([-+=])|^(\d+)([.)])(?=\s|$)", lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
-
-
-def md_link(text, url) -> str:
-    link = safe_url(url)
-    return f"[{md(text)}]({link})" if link else md(text)
-
-
-def _md_table(headers: list[str], numeric: set[int], rows: list[list[str]]) -> list[str]:
-    """A table of cells already in Markdown; the columns in ``numeric`` are aligned right."""
-    align = ["---:" if i in numeric else "---" for i in range(len(headers))]
-    return [f"| {' | '.join(row)} |" for row in [headers, align, *rows]] + [""]
 
 
 def markdown(report: dict) -> str:
@@ -244,6 +94,8 @@ def markdown(report: dict) -> str:
     else:
         out += [md(links.get("help") or "No link to the traces of this run."), ""]
     out += [_ref_mode_text(run), ""]  # our words: Markdown as they are
+
+    out += stages_render.markdown(report.get("load"), server_missing(report))  # nothing without a profile
 
     out += ["## Client beside server", "", "### Locust (client)", ""]
     client = report.get("client") or {}
@@ -275,28 +127,16 @@ def markdown(report: dict) -> str:
     out += ["## Slowest traces", ""]
     traces = report.get("traces") or []
     if traces:
-        rows = [
-            [
-                md(_text(t.get("date"))),
-                md_link(_text(t.get("transaction")), t.get("url")),
-                md(method_status(t)),
-                md(fmt_ms(t.get("response_time_ms"))),
-                md(fmt_memory(t.get("memory_kb"))),
-                md(bottlenecks(t)),
-            ]
-            for t in traces
-        ]
-        headers = ["Time (UTC)", "Transaction", "Method and status", "Response time (ms)", "Memory", "Bottlenecks"]
-        out += _md_table(headers, {3, 4}, rows)
+        out += md_traces(traces)
     else:
         out += ["No callgraph traces in this window.", ""]
     return "\n".join(out)
 
 
 def _md_endpoint(entry: dict, total: bool = False) -> list[str]:
-    name = entry.get("name") or ("Total" if total else NONE)
+    name = entry.get("name") or ("Total" if total else _text(None))
     cells = [fmt_count(entry.get("requests")), fmt_count(entry.get("failures")), fmt_ms(entry.get("p95_ms"))]
-    return [md(entry.get("method") or ("" if total else NONE)), md(name), *(md(c) for c in cells)]
+    return [md(entry.get("method") or ("" if total else _text(None))), md(name), *(md(c) for c in cells)]
 
 
 # -- shared by both formats ---------------------------------------------------
@@ -393,10 +233,7 @@ def html(report: dict) -> str:
     client = report.get("client") or {}
     server = report.get("server")
     minutes = report.get("minutes") or []
-    traces = [
-        {**t, "link": safe_url(t.get("url")), "method_status": method_status(t), "bottlenecks_text": bottlenecks(t)}
-        for t in report.get("traces") or []
-    ]
+    traces = page_traces(report.get("traces") or [])
     template = _environment().get_template(TEMPLATE)
     return template.render(
         report=report,
@@ -418,5 +255,6 @@ def html(report: dict) -> str:
         chart=Markup(svg_chart(minutes)),  # built of our markup and escaped text only
         minutes=[_minute_cells(m) for m in minutes],
         traces=traces,
+        load=stages_render.page(report.get("load"), server_missing(report)),
         generated=_text(report.get("generated")),
     )
