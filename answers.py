@@ -10,12 +10,15 @@ answers they turn into code. Answers enter generated code as data, through
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import keyword
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from jinja2.ext import Extension
@@ -317,6 +320,85 @@ def job_timeout_minutes(run_time: object) -> int:
     return max(JOB_MINIMUM_MINUTES, math.ceil(run_time_seconds(run_time) / 60) + JOB_MARGIN_MINUTES)
 
 
+LOAD_PROFILES = ("constant", "ramp", "steps", "spike", "soak", "breakpoint")
+_PROFILE_SPEC = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    "{{cookiecutter.project_slug}}",
+    *("tideways_locust", "profiles", "spec.py"),
+)
+
+
+def profile_spec():
+    """The baked runtime's ``tideways_locust.profiles.spec`` (it imports nothing of Locust): a profile
+    is checked at bake time by the very rules ``locust`` checks it by when it starts."""
+    name = "_tideways_locust_profile_spec"
+    if name not in sys.modules:
+        found = importlib.util.spec_from_file_location(name, _PROFILE_SPEC)
+        module = importlib.util.module_from_spec(found)
+        sys.modules[name] = module  # dataclasses look their module up while the class is made
+        found.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def profile_settings(answers: dict) -> list[tuple[str, str]]:
+    """The ``locust.conf`` settings of the answered profile, from the users and run time answered:
+    a ramp up in a minute, the run time held, down in 30 s; five steps of the users, a minute each;
+    a spike to five times the users a third into the run time for a sixth of it; a breakpoint up
+    to twenty times the users. A team changes them in ``locust.conf`` without baking again."""
+    profile = answers.get("load_profile", "constant")
+    users = int(str(answers["users"]))
+    run_time = str(answers["run_time"])
+    seconds = run_time_seconds(run_time)
+    if profile == "ramp":
+        return [("load-stages", f"1m:{users}, {run_time}:{users}, 30s:0")]
+    if profile in ("steps", "breakpoint"):
+        top = users * (5 if profile == "steps" else 20)
+        return [("load-start", str(users)), ("load-step", str(users)), ("load-max", str(top)), ("load-step-time", "1m")]
+    if profile == "spike":
+        at, length = seconds // 3, seconds // 6
+        return [
+            ("load-base", str(users)),
+            ("load-peak", str(users * 5)),
+            ("load-spike-at", f"{at}s"),
+            ("load-spike-for", f"{length}s"),
+        ]
+    return []
+
+
+def load_profile(answers: dict):
+    """The profile the baked ``locust.conf`` runs (``spec.Profile``), None for ``constant``; raises
+    ``spec.ProfileError``."""
+    spec = profile_spec()
+    given = {key.replace("-", "_"): value for key, value in profile_settings(answers)}
+    options = SimpleNamespace(
+        load_profile=answers.get("load_profile", "constant"),
+        num_users=int(str(answers["users"])),
+        spawn_rate=float(str(answers["spawn_rate"])),
+        run_time=run_time_seconds(answers["run_time"]),
+        **{name: given.get(name, "") for name in _PROFILE_OPTIONS},
+    )
+    return spec.build(options)
+
+
+_PROFILE_OPTIONS = (
+    "load_rate", "load_stages", "load_start", "load_step", "load_step_time", "load_max",
+    "load_base", "load_peak", "load_spike_at", "load_spike_for",
+)  # fmt: skip
+
+
+def load_seconds(answers: dict) -> int:
+    """How long a headless run of the baked settings lasts: the profile's stages, else the run time."""
+    profile = load_profile(answers)
+    if profile is None or math.isinf(profile.seconds):
+        return run_time_seconds(answers["run_time"])
+    return math.ceil(profile.seconds)
+
+
+def job_minutes(answers: dict) -> int:
+    """How long a pipeline's load-test job may take: the baked run's length and the time around it."""
+    return max(JOB_MINIMUM_MINUTES, math.ceil(load_seconds(answers) / 60) + JOB_MARGIN_MINUTES)
+
+
 def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int | None:
     if text.upper() in names:
         return names.index(text.upper()) + low
@@ -405,6 +487,8 @@ def problems(answers: dict) -> list[str]:
         found.append(str(_bad("http_client", client, " or ".join(HTTP_CLIENTS))))
     if answers.get("login", "none") not in LOGINS:
         found.append(str(_bad("login", answers.get("login"), ", ".join(LOGINS))))
+    if answers.get("load_profile", "constant") not in LOAD_PROFILES:
+        found.append(str(_bad("load_profile", answers.get("load_profile"), ", ".join(LOAD_PROFILES))))
     if answers.get("regression_gate", REGRESSION_GATES[0]) not in REGRESSION_GATES:
         found.append(str(_bad("regression_gate", answers.get("regression_gate"), ", ".join(REGRESSION_GATES))))
     for question, files in FILES_OF_CHOICE.items():
@@ -443,7 +527,21 @@ def _run_problems(answers: dict) -> list[str]:
     found = []
     run_time, seconds = answers["run_time"], run_time_seconds(answers["run_time"])
     users, spawn_rate = int(str(answers["users"])), float(str(answers["spawn_rate"]))
-    if users / spawn_rate > seconds:
+    profile = str(answers.get("load_profile", "constant"))
+    try:
+        load_profile(answers)
+    except profile_spec().ProfileError as error:
+        return [
+            str(
+                _bad(
+                    "load_profile",
+                    profile,
+                    f"its settings from users {users} and run_time {run_time!r} cannot run ({error}): "
+                    "another users or run_time, or another profile",
+                )
+            )
+        ]
+    if profile in ("constant", "soak") and users / spawn_rate > seconds:
         found.append(
             str(
                 _bad(
@@ -466,13 +564,14 @@ def _run_problems(answers: dict) -> list[str]:
                 )
             )
         )
-    if answers.get("ci") in ("github", "both") and job_timeout_minutes(run_time) > GITHUB_JOB_LIMIT_MINUTES:
+    if answers.get("ci") in ("github", "both") and job_minutes(answers) > GITHUB_JOB_LIMIT_MINUTES:
         longest = GITHUB_JOB_LIMIT_MINUTES - JOB_MARGIN_MINUTES
+        own_length = profile in ("ramp", "steps", "breakpoint")
         found.append(
             str(
                 _bad(
-                    "run_time",
-                    run_time,
+                    "load_profile" if own_length else "run_time",
+                    profile if own_length else run_time,
                     f"a GitHub-hosted job runs {GITHUB_JOB_LIMIT_MINUTES // 60} hours at most, "
                     f"{JOB_MARGIN_MINUTES} minutes of them for installing, tests and the report: "
                     f"at most {longest // 60}h{longest % 60}m with ci github or both",
@@ -598,6 +697,8 @@ class AnswersExtension(Extension):
             wait_time=check_wait_time,
             schedule=check_schedule,
             job_timeout_minutes=job_timeout_minutes,
+            job_minutes=job_minutes,
+            profile_settings=profile_settings,
             api_source=api_source,
             described_as=described_as,
             tideways_project=check_tideways_project,

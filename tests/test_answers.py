@@ -9,7 +9,9 @@ from answers import (
     api_copy,
     check_host,
     check_wait_time,
+    job_minutes,
     job_timeout_minutes,
+    load_seconds,
     notes,
     parse_endpoints,
     problems,
@@ -30,6 +32,7 @@ DEFAULTS = {
     "spawn_rate": "2",
     "run_time": "1m",
     "wait_time": "1-3",
+    "load_profile": "constant",
     "ci": "github",
     "regression_gate": "fail",
     "deployment": "docker",
@@ -352,3 +355,48 @@ def test_a_recording_is_told_by_its_contents_not_its_name(tmp_path):
     recording = tmp_path / "session.json"
     recording.write_text((DOCUMENTS / "session.har").read_text())
     assert api_copy(str(recording)) == ""
+
+
+@pytest.mark.parametrize(
+    ("profile", "seconds", "minutes"),
+    [("constant", 60, 30), ("ramp", 150, 30), ("steps", 300, 30), ("spike", 60, 30), ("soak", 60, 30),
+     ("breakpoint", 1200, 40)],
+)  # fmt: skip
+def test_each_profile_lasts_what_its_settings_say_and_the_job_waits_for_it(profile, seconds, minutes):
+    answers = {**DEFAULTS, "load_profile": profile}
+    assert problems(answers) == []
+    assert load_seconds(answers) == seconds and job_minutes(answers) == minutes
+
+
+def test_an_unknown_profile_is_refused_with_the_six():
+    assert problems({**DEFAULTS, "load_profile": "wave"}) == [
+        "load_profile: 'wave' is not allowed: constant, ramp, steps, spike, soak, breakpoint"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answers", "reason"),
+    [
+        ({"load_profile": "spike", "run_time": "2s"}, "('0s' is not allowed: give --load-spike-at as a time span"),
+        ({"load_profile": "breakpoint", "users": "10000"}, "('200000' is not allowed: give --load-max as users"),
+    ],
+)
+def test_a_profile_its_answers_cannot_run_is_refused_by_the_runtimes_own_rule(answers, reason):
+    found = problems({**DEFAULTS, **answers})
+    assert len(found) == 1 and found[0].startswith(f"load_profile: {answers['load_profile']!r} is not allowed: ")
+    assert reason in found[0] and found[0].endswith("another users or run_time, or another profile")
+
+
+def test_a_profile_longer_than_a_github_hosted_job_is_refused_by_its_name():
+    found = problems({**DEFAULTS, "load_profile": "breakpoint", "users": "1", "run_time": "1m"})
+    assert found == []
+    long = {**DEFAULTS, "load_profile": "ramp", "run_time": "5h40m"}
+    assert problems(long) == [
+        "load_profile: 'ramp' is not allowed: a GitHub-hosted job runs 6 hours at most, 20 minutes of them for "
+        "installing, tests and the report: at most 5h40m with ci github or both"
+    ]
+    assert problems({**long, "ci": "gitlab"}) == []
+
+
+def test_a_spawn_rate_is_not_held_against_a_profile_that_sets_its_own_users():
+    assert problems({**DEFAULTS, "load_profile": "steps", "spawn_rate": "0.01"}) == []

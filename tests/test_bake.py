@@ -270,6 +270,30 @@ def test_the_api_key_is_never_a_question():
     assert not [name for name in context if "key" in name.lower() or "secret" in name.lower()]
 
 
+@pytest.mark.parametrize("profile", ["constant", "ramp", "steps", "spike", "soak", "breakpoint"])
+def test_each_profiles_locust_conf_is_one_locust_reads_and_runs(bake, baked_python, profile):
+    project = bake(load_profile=profile, ci="both")
+    conf = project.read("locust.conf")
+    assert f"load-profile = {profile}\n" in conf
+    # Locust's own parser reads locust.conf, the runtime builds the profile from what it read.
+    read = project.run(
+        str(baked_python), "-c",
+        "import thresholds, tideways_locust\n"
+        "from locust.argument_parser import parse_options\n"
+        "from tideways_locust.profiles import build\n"
+        "p = build(parse_options(args=[]))\n"
+        "print(p.describe() if p else 'constant', p.seconds if p else 60)",
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    described, seconds = read.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert described.startswith(profile)
+    minutes = max(30, -(-int(float(seconds)) // 60) + 20)
+    assert f"timeout-minutes: {minutes}\n" in project.read(".github/workflows/load-test.yml")
+    assert f"timeout: {minutes} minutes" in project.read(".gitlab-ci.yml")
+    workflow = project.read(".github/workflows/load-test.yml")
+    assert f'default: "{profile}"' in workflow and "LOAD_TEST_PROFILE: ${{ inputs.load_profile }}" in workflow
+
+
 BAD_ANSWERS = [
     ("host", "ftp://example.com"),
     ("endpoints", "FETCH /x"),
@@ -278,16 +302,20 @@ BAD_ANSWERS = [
     ("users", "none"),
     ("run_time", "forever"),
     ("wait_time", "5-1"),
+    ("run_time", "2s", {"load_profile": "spike"}),
 ]
 
 
-@pytest.mark.parametrize(("name", "value"), BAD_ANSWERS)
-def test_bad_answer_fails_with_its_message_and_leaves_nothing(cookies, capfd, tmp_path, name, value):
-    result = cookies.bake(extra_context={name: value})
+@pytest.mark.parametrize("bad", BAD_ANSWERS)
+def test_bad_answer_fails_with_its_message_and_leaves_nothing(cookies, capfd, tmp_path, bad):
+    name, value, *others = bad
+    others = others[0] if others else {}
+    result = cookies.bake(extra_context={name: value, **others})
     assert result.exit_code == -1
     assert isinstance(result.exception, FailedHookException)
     err = capfd.readouterr().err
-    assert f"ERROR: {name}: {value!r} is not allowed" in err
+    named, said = next(iter(others.items())) if others else (name, value)
+    assert f"ERROR: {named}: {said!r} is not allowed" in err
     assert not [p for p in (tmp_path / "cookies").rglob("*") if p.is_file()], "nothing is left on disk"
 
 

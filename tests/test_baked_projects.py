@@ -5,7 +5,8 @@ The baked tests of the runtime start Locust in a folder without the project's
 of project; the tests marked ``project`` run the project's own files (its
 ``locust.conf`` and login, its users, those generated from an API description, its
 images). So the whole suite runs in two kinds, one with every default and one with
-the other answers, and the ``project`` tests in every other kind: each ``login``,
+the other answers (the load-profile runs, on a locustfile of their own, in the
+first only), and the ``project`` tests in every other kind: each ``login``,
 users from an OpenAPI document and from a HAR recording, each ``deployment`` and
 ``ci``, combined so that each login meets each kind of users.
 """
@@ -18,6 +19,9 @@ from tests.conftest import REPO, BakedProject
 from tests.test_bake import HOSTILE_ENDPOINTS
 
 EVERYTHING: list[str] = []
+# The load-profile runs (two and a half minutes) start Locust on a locustfile of their own, so one
+# kind runs them: the other full kind runs everything else.
+ALL_BUT_PROFILE_RUNS = ["--ignore=tests/test_load_profiles.py"]
 PROJECT_TESTS = ["-m", "project"]
 DOCUMENTS = REPO / "tests" / "api_documents"
 OPENAPI = {"api_description": str(DOCUMENTS / "catalog-3.1.json")}
@@ -39,7 +43,7 @@ KINDS = [
             "tideways_project": "Acme Inc/shop-staging",
             "tideways_environment": "staging",
         },
-        EVERYTHING,
+        ALL_BUT_PROFILE_RUNS,
         id="fasthttpuser-hostile-endpoints-form-login-every-deployment-and-ci",
     ),
     pytest.param(

@@ -99,10 +99,12 @@ def test_workflow_inputs_default_to_the_baked_settings(bake):
         "host": "https://shop.example.com",
         "users": "25",
         "run_time": "5m",
+        "load_profile": "constant",
         "trace_rate": "0.5",
         "regression": "fail",
     }
     assert inputs["regression"]["type"] == "choice" and inputs["regression"]["options"] == GATES
+    assert inputs["load_profile"]["options"] == ["constant", "ramp", "steps", "spike", "soak", "breakpoint"]
 
 
 @pytest.mark.parametrize(("run_time", "minutes"), [("1m", 30), ("2h", 140)])
@@ -359,6 +361,22 @@ def test_gitlab_pipeline_runs_its_jobs_and_keeps_the_reports(bake, baked_python,
     assert f"No baseline at {DOWNLOADED_BASELINE}: nothing to compare with, this run passes." in result.stdout
     records = target_records(target)
     assert records and all(r["verdict"] == "accepted" for r in records)
+
+
+def test_load_test_sh_runs_the_profile_a_pipeline_picks(bake, baked_python, target):
+    """LOAD_TEST_PROFILE (the workflow's input, GitLab's variable) picks the profile, with locust.conf's settings."""
+    project = bake(ci="both", load_profile="steps", users="2")  # baked: steps of 2 users, a minute each
+    conf = project.path / "locust.conf"
+    conf.write_text(conf.read_text().replace("load-step-time = 1m", "load-step-time = 2s"))
+    env = project_env(
+        baked_python, LOAD_TEST_HOST=target["url"], LOAD_TEST_PROFILE="soak", LOAD_TEST_RUN_TIME="3s",
+        LOCUST_TIDEWAYS_APIKEY=target["key"],
+    )  # fmt: skip
+    result = run(["sh", "ci/load-test.sh"], project.path, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "--load-profile soak" in result.stdout, "the command line it ran"
+    load = json.loads(project.read("reports/tideways-run.json"))["load"]
+    assert load["profile"] == "soak" and [s["label"] for s in load["stages"]] == ["window 1: 2", "window 2: 2"]
 
 
 @pytest.mark.slow

@@ -234,6 +234,7 @@ def test_compose_runs_a_master_with_the_key_and_workers_that_scale(bake, login):
         "LOCUST_CSV": "reports/stats",
         "LOCUST_HEADLESS": None,
         "LOCUST_EXPECT_WORKERS": None,
+        "LOCUST_LOAD_PROFILE": None,
     }
     assert master["volumes"] == ["./reports:/home/locust/reports"], "the master's reports, on the host"
     assert master["stop_signal"] == "SIGINT", "Locust writes its HTML report on SIGINT, not on SIGTERM"

@@ -2,7 +2,7 @@
 # The headless load test that CI runs, on GitHub Actions and GitLab CI alike.
 #
 # Settings come from locust.conf; a non-empty LOAD_TEST_HOST, LOAD_TEST_USERS,
-# LOAD_TEST_RUN_TIME or LOAD_TEST_TRACE_RATE overrides one of them. The API
+# LOAD_TEST_RUN_TIME, LOAD_TEST_PROFILE or LOAD_TEST_TRACE_RATE overrides one of them. The API
 # key comes from LOCUST_TIDEWAYS_APIKEY in the environment, never from this
 # command line. Reports: reports/report.html, reports/stats_*.csv, reports/stats.json,
 # reports/tideways-run.json for ci/tideways-report.sh, and reports/tideways-traces.jsonl
@@ -16,6 +16,7 @@ set -- --headless --only-summary --html reports/report.html --csv reports/stats 
 [ -z "${LOAD_TEST_HOST:-}" ] || set -- "$@" --host "$LOAD_TEST_HOST"
 [ -z "${LOAD_TEST_USERS:-}" ] || set -- "$@" --users "$LOAD_TEST_USERS"
 [ -z "${LOAD_TEST_RUN_TIME:-}" ] || set -- "$@" --run-time "$LOAD_TEST_RUN_TIME"
+[ -z "${LOAD_TEST_PROFILE:-}" ] || set -- "$@" --load-profile "$LOAD_TEST_PROFILE"
 [ -z "${LOAD_TEST_TRACE_RATE:-}" ] || set -- "$@" --tideways-trace-rate "$LOAD_TEST_TRACE_RATE"
 echo "locust $*"
 exec locust "$@"

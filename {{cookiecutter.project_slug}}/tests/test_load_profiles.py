@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 
 import pytest
 
 from tests.conftest import (
     API_KEY,
     LOCUSTFILES,
+    ROOT,
     RUN_TIMEOUT,
     WORKERS,
     free_port,
@@ -115,7 +117,7 @@ def test_an_arrival_rate_is_reached_within_5_percent_when_the_users_can(user_cla
     assert load["pool"] == 10 and hold["users"] == 10
     arrived = [r for r in target.records() if r["path"] == "/profile"]
     assert run["requests"] <= len(arrived) <= run["requests"] + 10, "at most the pool's last requests unreported"
-    assert "not sent" not in result.stderr.split("Load profile ramp")[-1], "nothing to say"
+    assert "could not keep up" not in result.stderr, "nothing to advise"
 
 
 @pytest.mark.locust_hooks
@@ -154,24 +156,48 @@ def test_a_rate_the_users_cannot_keep_up_with_is_reported_as_not_sent(start_targ
     assert f"{load['not_sent']} not sent" in line and "the 3 users could not keep up; raise --users" in line
 
 
-def test_breakpoint_finds_a_known_capacity_within_15_percent_and_stops(start_target, tmp_path):
+def test_breakpoint_finds_a_known_capacity_within_15_percent_and_stops(start_target, start_tideways_api, tmp_path):
     # Four workers, 50 ms of work each request: 80 requests a second, by construction.
     target = start_target(API_KEY, "--capacity", "4:50")
+    api = start_tideways_api("acme/shop", target_log=target.log)
     result, run = run_profile(
         target, tmp_path, "--load-profile", "breakpoint", "--load-start", "20/s", "--load-step", "20/s",
-        "--load-max", "200/s", "--load-step-time", "4s", "-u", "20",
+        "--load-max", "200/s", "--load-step-time", "4s", "-u", "20", "--tideways-trace-rate", "10",
+        "--tideways-project", "acme/shop",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     load = run["load"]
     capacity = load["capacity"]
     assert capacity["rps"] == pytest.approx(80, rel=0.15), load["stages"]
     broke = load["stages"][capacity["first_broke"] - 1]
-    assert broke["verdict"] == "broke" and broke is load["stages"][-1] or broke == load["stages"][-1]
-    assert len(load["stages"]) < 10, "the run stopped at the first stage that broke"
+    assert broke["verdict"] == "broke" and broke == load["stages"][-1], "the run stopped at the first that broke"
     assert all(s["verdict"] == "held" for s in load["stages"][: capacity["first_broke"] - 1])
     assert capacity["last_held"] == capacity["first_broke"] - 1
     assert run["seconds"] < 4 * capacity["first_broke"] + 5, "soon after it broke"
     assert "capacity about" in result.stderr and "broke: reached" in result.stderr
+
+    # The report of that run: the stages beside the stand-in's minutes, the broken stage's traces.
+    report = subprocess.run(
+        [sys.executable, "-m", "tideways_locust.report", "--run-file", str(tmp_path / "run.json"),
+         "--out", str(tmp_path / "report"), "--wait", "0"],
+        env=locust_env(TIDEWAYS_API_TOKEN=api.token, TIDEWAYS_API_URL=api.url), cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    shown = json.loads((tmp_path / "report" / "tideways-report.json").read_text())["load"]
+    assert [s["index"] for s in shown["stages"]] == [s["index"] for s in load["stages"]]
+    assert shown["capacity"]["rps"] == capacity["rps"] and shown["capacity"]["first_broke"] == broke["index"]
+    assert all(s["server"] is not None for s in shown["stages"]), "Tideways' minutes for every stage"
+    window = shown["capacity"]["traces_window"]
+    assert window and shown["capacity"]["traces"], "the slowest traces of the stage that broke"
+    [asked] = [
+        c["query"]
+        for c in api.calls()
+        if c["path"].endswith("/traces") and c["query"].get("min_date") == window["from"]
+    ]
+    assert asked["max_date"] == window["to"] and asked["sort_by"] == "response_time"
+    page = (tmp_path / "report" / "tideways-report.html").read_text()
+    assert 'id="capacity-rps"' in page and 'id="capacity-p95"' in page
 
 
 def test_breakpoint_in_users_stops_where_req_s_stop_growing(start_target, tmp_path):

@@ -33,8 +33,9 @@ REACHED = 0.9
 """A rate stage holds while it sends at least this share of the asked rate."""
 GROWTH = 0.5
 """A users stage holds while req/s grow at least this share of what the users grew."""
-NOT_SENT_NOTE = 0.01
-"""The summary warns when more than this share of the asked requests was not sent."""
+NOT_SENT_NOTE = 0.05
+"""Past this share of the asked requests not sent, the summary says the users could not keep up (below it,
+a ramp's first seconds and the requests out when a stage ends account for a few)."""
 
 
 def _ms(value) -> float | None:
@@ -338,10 +339,9 @@ class StageRecord:
         if self.profile.is_rate and data["asked"]:
             not_sent = data["not_sent"] or 0
             line = f"{data['sent']} of {data['asked']:.0f} asked requests sent"
+            if not_sent:
+                line += f", {not_sent} not sent ({data['not_sent_percent']:g} %)"
             if not_sent > NOT_SENT_NOTE * data["asked"]:
-                line += (
-                    f", {not_sent} not sent ({data['not_sent_percent']:g} %): the {self.profile.pool} users could "
-                    "not keep up; raise --users or lower the rate"
-                )
+                line += f": the {self.profile.pool} users could not keep up; raise --users or lower the rate"
             parts.append(line)
         return "; ".join(parts)
