@@ -359,10 +359,17 @@ def profile_settings(answers: dict) -> list[tuple[str, str]]:
         return [
             ("load-base", str(users)),
             ("load-peak", str(users * 5)),
-            ("load-spike-at", f"{at}s"),
-            ("load-spike-for", f"{length}s"),
+            ("load-spike-at", _span(at)),
+            ("load-spike-for", _span(length)),
         ]
     return []
+
+
+def _span(seconds: int) -> str:
+    """``4800`` -> ``1h20m``: a time span as Locust reads it (``0s`` for none)."""
+    hours, rest = divmod(seconds, 3600)
+    parts = [(hours, "h"), *zip(divmod(rest, 60), ("m", "s"), strict=True)]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
 def load_profile(answers: dict):
@@ -384,6 +391,40 @@ _PROFILE_OPTIONS = (
     "load_rate", "load_stages", "load_start", "load_step", "load_step_time", "load_max",
     "load_base", "load_peak", "load_spike_at", "load_spike_for",
 )  # fmt: skip
+
+
+# What each other profile's settings in locust.conf do (steps and breakpoint share theirs, the
+# steps' ones when neither is answered: five minutes at most, within the least job timeout).
+_OTHER_PROFILES = {
+    "ramp": ["ramp: up to the users in a minute, run-time held, down in 30s"],
+    "steps": [
+        "steps, breakpoint: the users, as many more each load-step-time (default 1m) up to",
+        "load-max; breakpoint stops at a step past a limit below, or whose req/s stop growing",
+    ],
+    "spike": ["spike: five times the users a third into run-time, for a sixth of it"],
+}
+
+
+def other_profile_lines(answers: dict) -> list[str]:
+    """The ``locust.conf`` lines of the profiles not answered, from the same users and run time, so that
+    ``LOCUST_LOAD_PROFILE`` or a pipeline's ``load_profile`` picks any of them without more (each profile
+    reads only its own). A profile these answers cannot run gets its settings commented out, and why."""
+    answered = answers.get("load_profile", "constant")
+    lines = []
+    for profile, what in _OTHER_PROFILES.items():
+        if answered == profile or (profile == "steps" and answered == "breakpoint"):
+            continue
+        other = {**answers, "load_profile": profile}
+        lines += [f"# {line}" for line in what]
+        try:
+            load_profile(other)
+            prefix = ""
+        except profile_spec().ProfileError as error:
+            prefix = "# "
+            lines.append(f"# It cannot run with these users and run-time: {error}")
+        # Steps' load-step-time is their default; set, it would also be a soak's window.
+        lines += [f"{prefix}{key} = {value}" for key, value in profile_settings(other) if key != "load-step-time"]
+    return lines
 
 
 def load_seconds(answers: dict) -> int:
@@ -699,6 +740,7 @@ class AnswersExtension(Extension):
             job_timeout_minutes=job_timeout_minutes,
             job_minutes=job_minutes,
             profile_settings=profile_settings,
+            other_profile_lines=other_profile_lines,
             api_source=api_source,
             described_as=described_as,
             tideways_project=check_tideways_project,

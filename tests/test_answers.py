@@ -1,10 +1,16 @@
 """answers.py: how each answer is read and what is refused."""
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from answers import (
+    LOAD_PROFILES,
     Endpoint,
     api_copy,
     check_host,
@@ -13,8 +19,11 @@ from answers import (
     job_timeout_minutes,
     load_seconds,
     notes,
+    other_profile_lines,
     parse_endpoints,
     problems,
+    profile_settings,
+    profile_spec,
     pyrepr,
     unchosen_paths,
 )
@@ -400,3 +409,130 @@ def test_a_profile_longer_than_a_github_hosted_job_is_refused_by_its_name():
 
 def test_a_spawn_rate_is_not_held_against_a_profile_that_sets_its_own_users():
     assert problems({**DEFAULTS, "load_profile": "steps", "spawn_rate": "0.01"}) == []
+
+
+def test_the_answers_profiles_are_the_runtimes():
+    assert LOAD_PROFILES == profile_spec().PROFILES
+    choices = json.loads((REPO / "cookiecutter.json").read_text())
+    assert choices["load_profile"] == list(LOAD_PROFILES), "the first is the default"
+    assert set(choices["__prompts__"]["load_profile"]) == {"__prompt__", *LOAD_PROFILES}
+
+
+def conf_settings(lines: list[str]) -> dict[str, str]:
+    """The ``key = value`` lines that are not commented out, as option names: ``load_max``."""
+    return {
+        key.strip().replace("-", "_"): value.strip()
+        for key, _, value in (line.partition(" = ") for line in lines)
+        if value and not key.startswith("#")
+    }
+
+
+def picked(answers: dict, settings: dict[str, str], profile: str):
+    """The profile Locust builds from ``settings`` when LOCUST_LOAD_PROFILE (or a pipeline) picks ``profile``."""
+    names = ("load_rate", "load_stages", "load_start", "load_step", "load_step_time", "load_max",
+             "load_base", "load_peak", "load_spike_at", "load_spike_for")  # fmt: skip
+    options = SimpleNamespace(
+        load_profile=profile,
+        num_users=int(answers["users"]),
+        spawn_rate=float(answers["spawn_rate"]),
+        run_time=60.0 * int(answers["run_time"].removesuffix("m")),
+        **{name: settings.get(name, "") for name in names},
+    )
+    return profile_spec().build(options)
+
+
+@pytest.mark.parametrize("answered", LOAD_PROFILES)
+def test_locust_conf_holds_every_profiles_settings_so_any_can_be_picked(answered):
+    """The pipelines' load_profile and LOCUST_LOAD_PROFILE offer all six: each runs on what locust.conf holds."""
+    answers = {**DEFAULTS, "load_profile": answered, "run_time": "6m"}
+    lines = [f"{key} = {value}" for key, value in profile_settings(answers)] + other_profile_lines(answers)
+    settings = conf_settings(lines)
+    assert len(settings) == len([line for line in lines if not line.startswith("#")]), "no setting twice"
+    for profile in LOAD_PROFILES:
+        built = picked(answers, settings, profile)
+        assert (built is None) == (profile == "constant"), profile
+        if built is not None:
+            assert built.name == profile and built.unit == "users", built
+    # A soak keeps its own windows (a twelfth of run-time) unless the answer is steps or breakpoint.
+    assert ("load_step_time" in settings) == (answered in ("steps", "breakpoint"))
+    assert picked(answers, settings, "steps").seconds <= (20 if answered == "breakpoint" else 5) * 60
+
+
+def test_a_profile_the_answers_cannot_run_is_written_commented_out_with_why():
+    """run_time 2s leaves no room for a spike: its lines are comments, the other profiles still run."""
+    answers = {**DEFAULTS, "users": "1", "spawn_rate": "1", "run_time": "2s"}
+    assert problems(answers) == [], "the answered profile, constant, runs"
+    lines = other_profile_lines(answers)
+    spike = lines[lines.index("# spike: five times the users a third into run-time, for a sixth of it") + 1 :]
+    assert spike[0].startswith("# It cannot run with these users and run-time: '0s' is not allowed")
+    assert spike[1:] == ["# load-base = 1", "# load-peak = 5", "# load-spike-at = 0s", "# load-spike-for = 0s"]
+    assert "load-stages = 1m:1, 2s:1, 30s:0" in lines and "load-max = 5" in lines
+
+
+@pytest.mark.parametrize("profile", LOAD_PROFILES)
+def test_each_profile_bakes_its_locust_conf_and_the_others_settings(cookies, profile):
+    result = cookies.bake(extra_context={"load_profile": profile, "run_time": "6m", "ci": "both"})
+    assert result.exception is None and result.exit_code == 0, result.exception
+    conf = (Path(result.project_path) / "locust.conf").read_text().splitlines()
+    assert conf.count(f"load-profile = {profile}") == 1
+    answers = {**DEFAULTS, "load_profile": profile, "run_time": "6m"}
+    own = [f"{key} = {value}" for key, value in profile_settings(answers)]
+    assert conf[conf.index(f"load-profile = {profile}") + 1 :][: len(own)] == own, "its own settings first"
+    for line in other_profile_lines(answers):
+        assert line in conf
+    settings = conf_settings(conf)
+    for other in LOAD_PROFILES:
+        picked(answers, settings, other)  # raises ProfileError if locust.conf could not run it
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cookiecutter_cli(tmp_path: Path, *args: str, out: str = "out") -> subprocess.CompletedProcess:
+    """cookiecutter with a config of the test's own (its replay file in tmp_path/replay), output in tmp_path/out."""
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(json.dumps({"replay_dir": str(tmp_path / "replay"), "cookiecutters_dir": str(tmp_path / "cc")}))
+    env = {k: v for k, v in os.environ.items() if k not in ("COOKIECUTTER_CONFIG", "VIRTUAL_ENV")}
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--config-file", str(config), "-o", str(tmp_path / out), *args],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, env=env,
+    )  # fmt: skip
+
+
+def test_an_unknown_profile_on_the_command_line_is_refused_before_anything_is_written(tmp_path):
+    """Cookiecutter itself refuses a value outside a choice's options, before the hooks and before it
+    writes anything: its one line names the value and the six (after a traceback, as for ci or deployment)."""
+    result = cookiecutter_cli(tmp_path, "--no-input", str(REPO), "load_profile=wave")
+    assert result.returncode != 0
+    said = [line for line in result.stderr.splitlines() if "wave" in line]
+    assert said == [
+        "ValueError: wave provided for choice variable load_profile, but the choices are "
+        "['constant', 'ramp', 'steps', 'spike', 'soak', 'breakpoint']."
+    ], result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "replay").exists()
+
+
+@pytest.mark.parametrize(
+    ("answers", "refusal"),
+    [
+        ({"load_profile": "wave"}, "load_profile: 'wave' is not allowed: constant, ramp, steps, spike, soak, "),
+        (
+            {"load_profile": "spike", "run_time": "1s"},
+            "load_profile: 'spike' is not allowed: its settings from users 10 and run_time '1s' cannot run (",
+        ),
+    ],
+)
+def test_a_bad_profile_that_reaches_the_hook_is_refused_with_one_line_and_nothing_written(tmp_path, answers, refusal):
+    """A replay file (like .cruft.json for cruft) skips cookiecutter's own check of a choice: the
+    pre-generate hook refuses the profile, and one that its answers cannot run, with one line each."""
+    first = cookiecutter_cli(tmp_path, "--no-input", str(REPO))
+    assert first.returncode == 0, first.stderr
+    replay = json.loads((tmp_path / "replay" / f"{REPO.name}.json").read_text())
+    replay["cookiecutter"].update(answers)
+    bad = tmp_path / "bad-replay.json"
+    bad.write_text(json.dumps(replay))
+    result = cookiecutter_cli(tmp_path, "--replay-file", str(bad), str(REPO), out="refused")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ") and "not allowed" in line]
+    assert len(errors) == 1 and errors[0].startswith(f"ERROR: {refusal}"), result.stderr
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").rglob("*")), "nothing written"

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
+from answers import LOAD_PROFILES
 from scripts import processes
 from tests.conftest import REPO, BakedProject, bake_ok, free_port
 
@@ -377,6 +378,80 @@ def test_load_test_sh_runs_the_profile_a_pipeline_picks(bake, baked_python, targ
     assert "--load-profile soak" in result.stdout, "the command line it ran"
     load = json.loads(project.read("reports/tideways-run.json"))["load"]
     assert load["profile"] == "soak" and [s["label"] for s in load["stages"]] == ["window 1: 2", "window 2: 2"]
+
+
+# A `locust` first on PATH that reads its arguments as Locust does (locust.conf, LOCUST_* and flags),
+# prints the load profile they build, and stops: what ci/load-test.sh hands Locust, without a run.
+PARSING_LOCUST = """#!/bin/sh
+exec "{python}" -c '
+import sys, thresholds, tideways_locust
+from locust.argument_parser import parse_options
+from tideways_locust.profiles import build
+options = parse_options(args=sys.argv[1:])
+profile = build(options)
+print("load profile:", options.load_profile, "|", profile.describe() if profile else "Locust run")
+' "$@"
+"""
+
+
+def profile_locust_runs(project, baked_python: Path, tmp_path: Path, variables: dict[str, str]) -> str:
+    """The profile Locust builds when ci/load-test.sh runs with ``variables``: its printed line."""
+    stub = tmp_path / "bin" / "locust"
+    stub.parent.mkdir(exist_ok=True)
+    stub.write_text(PARSING_LOCUST.format(python=baked_python))
+    stub.chmod(0o755)
+    env = project_env(baked_python, **variables)
+    env["PATH"] = f"{stub.parent}{os.pathsep}{env['PATH']}"
+    result = run(["sh", "ci/load-test.sh"], project.path, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("load profile: ")]
+    return line.removeprefix("load profile: ")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"load_profile": "ramp"}, "ramp | ramp, 3 stages, 7m30s: 0 to 10 users"),
+        ({"load_profile": "breakpoint"}, "breakpoint | breakpoint, 5 stages, 5m: 10 to 50 users"),
+        ({"load_profile": "constant"}, "constant | Locust run"),
+        ({}, "spike | spike, 3 stages, 6m: 10 to 50 users"),  # a scheduled run: no inputs, locust.conf's
+    ],
+    ids=["ramp", "breakpoint", "constant", "scheduled"],
+)
+def test_the_workflows_load_profile_input_reaches_locust_through_env_alone(
+    bake, baked_python, tmp_path, inputs, expected
+):
+    """The input is a choice of the six, the baked answer by default; the load-test step gets it in its
+    env (never in its script, zizmor's template injection), ci/load-test.sh hands it to Locust as
+    --load-profile, and Locust builds it from the settings locust.conf holds for every profile. No
+    LOCUST_LOAD_PROFILE in the step's env: empty, on a scheduled run, it would win over locust.conf."""
+    project = bake(ci="github", load_profile="spike", run_time="6m")
+    workflow = yaml.safe_load(project.read(WORKFLOW))
+    field = workflow[True]["workflow_dispatch"]["inputs"]["load_profile"]
+    assert (field["type"], field["default"], field["options"]) == ("choice", "spike", list(LOAD_PROFILES))
+    [step] = [step for step in workflow["jobs"]["load-test"]["steps"] if step.get("name") == "Load test"]
+    assert step["env"]["LOAD_TEST_PROFILE"] == "${{ inputs.load_profile }}"
+    assert "${{" not in step["run"] and not [name for name in step["env"] if name.startswith("LOCUST_LOAD_")]
+    env = {name: evaluate(value, {"inputs": inputs, "secrets": {}}) for name, value in step["env"].items()}
+    assert profile_locust_runs(project, baked_python, tmp_path, env) == expected
+
+
+@pytest.mark.parametrize(
+    ("picked", "expected"),
+    [(None, "steps | steps, 5 stages, 5m: 10 to 50 users"), ("ramp", "ramp | ramp, 3 stages, 2m30s: 0 to 10 users")],
+)
+def test_gitlabs_load_test_profile_variable_reaches_locust(bake, baked_python, tmp_path, picked, expected):
+    """LOAD_TEST_PROFILE is one of Run pipeline's variables, the six its options, the baked answer its
+    value (a schedule's too, unless the schedule sets it): ci/load-test.sh hands it to Locust."""
+    project = bake(ci="gitlab", load_profile="steps")
+    variables = yaml.safe_load(project.read(".gitlab-ci.yml"))["variables"]
+    field = variables["LOAD_TEST_PROFILE"]
+    assert (field["value"], field["options"]) == ("steps", list(LOAD_PROFILES))
+    env = {name: spec["value"] if isinstance(spec, dict) else spec for name, spec in variables.items()}
+    env = {name: value for name, value in env.items() if name.startswith("LOAD_TEST_")}
+    if picked:
+        env["LOAD_TEST_PROFILE"] = picked
+    assert profile_locust_runs(project, baked_python, tmp_path, env) == expected
 
 
 @pytest.mark.slow

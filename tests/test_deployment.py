@@ -196,6 +196,12 @@ def test_the_compose_spec_check_refuses_a_broken_file(bake, tmp_path):
     assert "depends_onn" in result.stdout + result.stderr
 
 
+# The runtime's --load-* options as LOCUST_* variables (tideways_locust/profiles/options.py), in its order.
+LOAD_OPTIONS = (TEMPLATE / "tideways_locust" / "profiles" / "options.py").read_text()
+LOAD_FLAGS = re.findall(r'^\s*\(?\s*"--(load-[a-z-]+)",', LOAD_OPTIONS, re.MULTILINE)
+LOAD_VARIABLES = ["LOCUST_" + flag.upper().replace("-", "_") for flag in LOAD_FLAGS]
+
+
 def compose_variables(service: dict) -> dict[str, str | None]:
     """A service's ``environment`` as a mapping: NAME=VALUE entries, and None for a NAME alone
     (passed on from the shell or .env when set there)."""
@@ -234,7 +240,7 @@ def test_compose_runs_a_master_with_the_key_and_workers_that_scale(bake, login):
         "LOCUST_CSV": "reports/stats",
         "LOCUST_HEADLESS": None,
         "LOCUST_EXPECT_WORKERS": None,
-        "LOCUST_LOAD_PROFILE": None,
+        **dict.fromkeys(LOAD_VARIABLES),
     }
     assert master["volumes"] == ["./reports:/home/locust/reports"], "the master's reports, on the host"
     assert master["stop_signal"] == "SIGINT", "Locust writes its HTML report on SIGINT, not on SIGTERM"
@@ -293,6 +299,24 @@ def test_helm_values_validate_against_the_chart_values(bake, tmp_path, answers):
         "--schemafile", str(values_schema(tmp_path)), str(project.path / "kubernetes/values.yaml")
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_helm_values_show_where_a_load_profile_goes_and_it_validates_there(bake, tmp_path):
+    """The profile runs on the master: its commented LOCUST_LOAD_PROFILE, uncommented, is valid values
+    and lands in the master's environment alone (locust.conf holds every profile's settings)."""
+    assert LOAD_VARIABLES[0] == "LOCUST_LOAD_PROFILE" and len(LOAD_VARIABLES) == 11, LOAD_VARIABLES
+    project = bake(deployment="kubernetes")
+    text = project.read("kubernetes/values.yaml")
+    commented = "    # LOCUST_LOAD_PROFILE: steps\n"
+    assert text.count(commented) == 1
+    picked = tmp_path / "values.yaml"
+    picked.write_text(text.replace(commented, commented.replace("# ", "")))
+    result = check_jsonschema("--schemafile", str(values_schema(tmp_path)), str(picked))
+    assert result.returncode == 0, result.stdout + result.stderr
+    values = yaml.safe_load(picked.read_text())
+    assert values["master"]["environment"] == {"LOCUST_HTML": "reports/report.html", "LOCUST_LOAD_PROFILE": "steps"}
+    assert "environment" not in values["worker"], "the workers get it from the master"
+    assert re.search(r"^load-start = 10$", project.read("locust.conf"), re.M), "steps' settings are in locust.conf"
 
 
 @pytest.mark.parametrize(

@@ -517,6 +517,42 @@ def test_compose_gives_each_container_its_secrets_and_the_host_the_reports(
     report_finds_the_run(project, baked_python, run)
 
 
+def test_compose_hands_the_master_a_load_profile_from_the_shell_and_env_and_the_worker_follows(
+    bake, baked_python, tmp_path
+):
+    """LOCUST_LOAD_PROFILE from the shell and another LOCUST_LOAD_* from .env reach the master alone
+    (docker-compose.yml names them); it runs that profile with them and the settings locust.conf holds
+    for it, though the bake answered constant, its worker sends the users, and the run ends when the
+    stages do (run-time, 7m, not used)."""
+    project = bake(deployment="docker", **RUN_ANSWERS)  # constant; locust.conf holds steps of 2 users up to 10
+    (project.path / "reports").mkdir()
+    (project.path / ".env").write_text(f"LOCUST_TIDEWAYS_APIKEY={SECRET_VALUES['key']}\nLOCUST_LOAD_STEP_TIME=2s\n")
+    compose = yaml.safe_load(project.read("docker-compose.yml"))
+    shell = {"LOCUST_HEADLESS": "true", "LOCUST_EXPECT_WORKERS": "1", "LOCUST_LOAD_PROFILE": "steps",
+             "LOCUST_LOAD_MAX": "4"}  # fmt: skip
+    variables = read_dotenv(project.path / ".env") | shell
+    log, port, logs = tmp_path / "target.jsonl", free_port(), tmp_path / "logs"
+    with login_target(baked_python, log) as url:
+        image = tmp_path / "image"
+        image_layout(project, image)
+        conf = image / "locust.conf"
+        conf.write_text(re.sub(r"^host = .*$", f"host = {url}", conf.read_text(), flags=re.M))
+        master = compose_container(project, compose, "master", image, tmp_path / "master", variables)
+        worker = compose_container(project, compose, "worker", image, tmp_path / "worker", variables)
+        master.args += ["--master-bind-host=127.0.0.1", f"--master-bind-port={port}"]
+        worker.args[-1:] = ["127.0.0.1", f"--master-port={port}"]
+        with master_and_worker(baked_python.parent / "locust", master, worker, logs) as started:
+            codes = (started[0].wait(timeout=WITHIN), started[1].wait(timeout=30))
+    output = (logs / "master.log").read_text()[-3000:] + (logs / "worker.log").read_text()[-3000:]
+    assert codes == (0, 0), output
+    profile = {name: value for name, value in master.env.items() if name.startswith("LOCUST_LOAD_")}
+    assert profile == {"LOCUST_LOAD_PROFILE": "steps", "LOCUST_LOAD_MAX": "4", "LOCUST_LOAD_STEP_TIME": "2s"}
+    assert not [name for name in worker.env if name.startswith("LOCUST_")], "the worker gets them from the master"
+    load = json.loads((project.path / "reports" / "tideways-run.json").read_text())["load"]
+    assert load["profile"] == "steps" and [stage["label"] for stage in load["stages"]] == ["2", "4"], load
+    assert target_records(log), "the worker's users sent requests"
+
+
 def test_compose_workers_without_the_accounts_file_stop(bake, baked_python, tmp_path):
     """Compose needs accounts.csv to start the workers; an older Compose makes a folder for the
     missing file and mounts that: the worker then stops at once with exit code 2, saying what it
