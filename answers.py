@@ -544,6 +544,15 @@ def problems(answers: dict) -> list[str]:
         100,
         "a number from 0 to 100: percent of requests to trace, decimals like 0.5 allowed",
     )
+    check(
+        check_number,
+        "trace_coverage",
+        answers.get("trace_coverage", "0"),
+        0,
+        1000,
+        "a whole number from 0 to 1000: requests of each endpoint to trace first, 0 for none",
+        True,
+    )
     check(check_tideways_project, answers.get("tideways_project", ""))
     check(check_tideways_environment, answers.get("tideways_environment", ""))
     check(check_number, "users", answers.get("users"), 1, 1_000_000, "a whole number of users, 1 or more", True)

@@ -43,6 +43,13 @@ def _ratio_bars(results: dict) -> list[tuple[str, float | None, list, dict | Non
         for rate in ("1", "100"):
             row = goals.get(f"{client}_{rate}", {})
             bars.append((f"{name} {rate} %\n{row.get('goal', '')}", row.get("measured"), row.get("rounds", []), row))
+        data = pairs.get(f"{client}_coverage", {})
+        if data:
+            bars.append((f"{name}\ncoverage\n+budget, 1 %", data.get("ratio"), data.get("ratios", []), None))
+        row = goals.get(f"{client}_coverage_vs_1", {})
+        if row:  # beside rate 1 without them, not beside plain
+            label = f"{name} cov.\n+budget\n/ 1 %\n{row.get('goal', '')}"
+            bars.append((label, row.get("measured"), row.get("rounds", []), row))
     memory = goals.get("memory", {})
     label = f"memory,\n{results['settings']['memory_users']:,} users\n{memory.get('goal', '')}"
     bars.append((label, memory.get("measured"), memory.get("rounds", []), memory))
@@ -67,7 +74,10 @@ def _ratios(axes, results: dict) -> None:
     axes.set_xticklabels([label for label, *_ in bars], fontsize=6.5)
     axes.set_ylim(min([0.85, *values]) - 0.03, max([1.1, *values]) + 0.03)
     axes.set_ylabel("other / plain, side by side (dashed: goal; dots: rounds)")
-    axes.set_title("Ratios against the goals (A/A: plain beside plain; alone: the headers, no runtime)")
+    axes.set_title(
+        "Ratios against the goals (A/A: plain beside plain; alone: the headers, no runtime; "
+        "/ 1 %: beside traced at 1, not plain)"
+    )
 
 
 def _header(axes, results: dict) -> None:
@@ -92,7 +102,7 @@ def write_chart(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, (left, middle, right) = plt.subplots(
-        1, 3, figsize=(20, 5.8), gridspec_kw={"width_ratios": [2.4, 4, 1.4]}, layout="constrained"
+        1, 3, figsize=(22, 5.8), gridspec_kw={"width_ratios": [2.4, 4.8, 1.4]}, layout="constrained"
     )
     _runs_alone(left, results)
     _ratios(middle, results)

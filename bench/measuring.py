@@ -157,15 +157,20 @@ def shared_seconds(per_seconds: list[dict[int, int]]) -> tuple[int, int] | None:
     return max(first for first, _ in spans), min(last for _, last in spans)
 
 
-def check_traced(rate: float | None, requests: int, traced: int) -> str | None:
-    """A problem when the share of traced requests is not the configured trace rate."""
+def check_traced(rate: float | None, requests: int, traced: int, always: int = 0) -> str | None:
+    """A problem when the share of traced requests is not the configured trace rate.
+
+    ``always`` requests are traced whatever the rate (trace coverage: the first of each endpoint);
+    the rate samples the rest."""
     if requests == 0:
         return "no request completed"
     if rate is None:
         return None if traced == 0 else f"{traced} requests carried a profiling header in a plain run"
     p = rate / 100
+    always = min(always, requests)
     tolerance = 6 * math.sqrt(p * (1 - p) / requests) + 0.002
     share = traced / requests
-    if abs(share - p) > tolerance:
-        return f"{share:.2%} of the requests were traced, expected {rate:g} %"
+    if abs(share - (always + p * (requests - always)) / requests) > tolerance:
+        also = f" and the first {always}" if always else ""
+        return f"{share:.2%} of the requests were traced, expected {rate:g} %{also}"
     return None

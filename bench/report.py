@@ -3,7 +3,7 @@ what the figures say, the comparison with the previous results, and the machine 
 
 from __future__ import annotations
 
-from bench.configs import CLIENTS, PAIR_BY_KEY
+from bench.configs import BUDGET, CLIENTS, CONFIG_BY_KEY, COVERAGE, GOALS, PAIR_BY_KEY
 from bench.measuring import MIN_QUIET_SECONDS, QUIET_LIMIT
 from bench.processes import LOCUST_CORE, TARGET_CORE
 from bench.profiles import RUNTIME_PACKAGE
@@ -141,7 +141,7 @@ def remaining_cost(configs: dict, pairs: dict, header: dict) -> list[str]:
     """What tracing still costs per request (side by side), against what the runtime's code takes alone."""
     notes = []
     for _, client in CLIENTS:
-        for what, timed_key in (("1", "request_1"), ("100", "request_100"), ("bearer", None)):
+        for what, timed_key in (("1", "request_1"), ("100", "request_100"), ("bearer", None), ("coverage", None)):
             data = pairs.get(f"{client}_{what}", {})
             a, b = data.get("base_cpu_us"), data.get("other_cpu_us")
             if a is None or b is None or data.get("ratio") is None:
@@ -150,9 +150,10 @@ def remaining_cost(configs: dict, pairs: dict, header: dict) -> list[str]:
             explained = (
                 f"; the wrapper with its decision and header, timed alone, takes {timed:.2f} µs" if timed else ""
             )
-            name = f"{TRACED_NAMES[client]} at 1 logged in with a bearer token" if what == "bearer" else (
-                f"{TRACED_NAMES[client]} at {what}"
-            )  # fmt: skip
+            name = {
+                "bearer": f"{TRACED_NAMES[client]} at 1 logged in with a bearer token",
+                "coverage": f"{TRACED_NAMES[client]} at 1 with coverage and budget",
+            }.get(what, f"{TRACED_NAMES[client]} at {what}")
             notes.append(
                 f"- {name}: {data['ratio']:.3f} of plain Locust's requests/s side by side. "
                 f"CPU per request {a:.1f} -> {b:.1f} µs ({b - a:+.1f} µs, {(b - a) / a:+.1%}){explained}."
@@ -184,6 +185,32 @@ def _login_analysis(pairs: dict, client: str, name: str) -> str | None:
         f"at 1 without a login: {traced:.3f}. What is left, about {code:.1%}, is the login's own code on each "
         "request (adding the header, looking at each answer for a lost login)."
     )
+
+
+def _coverage_analysis(pairs: dict, client: str, name: str) -> str | None:
+    """Coverage and budget at rate 1 beside today's sampler at 1 (the direct pair), and each beside plain."""
+    key = f"{client}_coverage_vs_1"
+    data = pairs.get(key, {})
+    direct, a, b = data.get("ratio"), data.get("base_cpu_us"), data.get("other_cpu_us")
+    if direct is None:
+        return None
+    traced = TRACED_NAMES[client]
+    goal = next((goal for goal in GOALS if goal.key == key), None)
+    text = (
+        f"- {traced} at 1 with `--tideways-trace-coverage {COVERAGE} --tideways-trace-budget {BUDGET}` (traced "
+        "requests a minute: rate 1 stays far below it here, so its check runs on every traced request and never "
+        "caps): "
+        f"{direct:.3f} of {traced} at 1 without them, side by side" + (f" (goal {goal.text()})" if goal else "")
+    )
+    if a is not None and b is not None:
+        text += f"; CPU per request {a:.1f} -> {b:.1f} µs ({b - a:+.1f} µs)"
+    with_them, without = pairs.get(f"{client}_coverage", {}).get("ratio"), pairs.get(f"{client}_1", {}).get("ratio")
+    if with_them is not None and without is not None:
+        text += (
+            f". Beside plain {name}: {with_them:.3f} with them, {without:.3f} without (two other pairs, each with "
+            "its own noise: the direct pair is the measure)"
+        )
+    return text + "."
 
 
 def analysis(pairs: dict, header: dict, goals: list[dict]) -> list[str]:
@@ -223,6 +250,8 @@ def analysis(pairs: dict, header: dict, goals: list[dict]) -> list[str]:
             lines.append(text)
         if login := _login_analysis(pairs, client, name):
             lines.append(login)
+        if coverage := _coverage_analysis(pairs, client, name):
+            lines.append(coverage)
     if controls:
         lines.insert(0, f"- resolution: {'; '.join(controls)} (A/A, per round).")
     missed = [row["measure"] for row in goals if row["passed"] is False]
@@ -234,7 +263,11 @@ def analysis(pairs: dict, header: dict, goals: list[dict]) -> list[str]:
 def profile_section(profiles: list[dict]) -> list[str]:
     lines = []
     for profile in profiles:
-        label = PAIR_BY_KEY[profile["pair"]].label
+        pair = PAIR_BY_KEY[profile["pair"]]
+        label = pair.label
+        plain_base = CONFIG_BY_KEY[pair.base].trace_rate is None
+        base_name, other_name = ("plain", "traced") if plain_base else ("baseline", "other")
+        beside = "plain Locust" if plain_base else "the baseline"
         if "error" in profile:
             lines += [f"- {label}: {profile['error']}", ""]
             continue
@@ -242,9 +275,9 @@ def profile_section(profiles: list[dict]) -> list[str]:
         lines += [
             f"### {label}",
             "",
-            f"CPU per request in the profiled seconds: {a:.1f} µs plain, {b:.1f} µs traced ({b - a:+.1f} µs). "
-            f"The runtime's own code is {profile['runtime_share']:.1%} of the traced process's "
-            f"{profile['samples']:,} py-spy samples, about {profile['runtime_share'] * b:.1f} µs per request "
+            f"CPU per request in the profiled seconds: {a:.1f} µs {base_name}, {b:.1f} µs {other_name} "
+            f"({b - a:+.1f} µs). The runtime's own code is {profile['runtime_share']:.1%} of the {other_name} "
+            f"process's {profile['samples']:,} py-spy samples, about {profile['runtime_share'] * b:.1f} µs per request "
             f"({profile['wrapped_share']:.1%} are Locust's request under its wrapper). The runtime's lines "
             "(py-spy's line numbers can be one off):",
             "",
@@ -256,7 +289,7 @@ def profile_section(profiles: list[dict]) -> list[str]:
         ]  # fmt: skip
         lines += [table(["function", "module:line", "code", "calling", "µs per request"], ["---"] * 4 + ["---:"], rows)]
         for intro, key, what in (
-            ("Where Locust and its libraries spend more per request beside plain Locust, including what they "
+            (f"Where Locust and its libraries spend more per request beside {beside}, including what they "
              "call (one profile: differences under about 3 µs are sampling noise):", "growth", "function"),
             ("The lines whose own time grows most (the line that was running):", "own_growth", "line"),
         ):  # fmt: skip
@@ -265,7 +298,7 @@ def profile_section(profiles: list[dict]) -> list[str]:
                  f"{row['other_us'] - row['base_us']:+.1f}"]
                 for row in profile[key]
             ]  # fmt: skip
-            head = [what, "plain µs/request", "traced µs/request", "more"]
+            head = [what, f"{base_name} µs/request", f"{other_name} µs/request", "more"]
             lines += ["", intro, "", table(head, ["---", "---:", "---:", "---:"], rows)]
         lines.append("")
     return lines

@@ -11,9 +11,15 @@
    requesting ``/`` with no wait; the same clients with 1,000 users for peak memory; and, in the same
    rounds, pairs side by side on core 0: each traced configuration beside its plain baseline, each
    plain one beside itself (A/A), plain Locust sending the two trace headers as its session's own
-   (their floor), a bearer login traced at 1, and plain Locust sending the same ``Authorization``
-   header (that login's floor);
-5. profiles with py-spy, beside plain Locust, the configurations that missed a goal (:mod:`bench.profiles`);
+   (their floor), a bearer login traced at 1, plain Locust sending the same ``Authorization``
+   header (that login's floor), and tracing at 1 with ``--tideways-trace-coverage 1
+   --tideways-trace-budget 60000`` (a budget a minute that rate 1 stays far below here, so its
+   check runs on every traced request and never caps) twice: beside plain Locust, and beside
+   today's sampler at 1 without those options (the direct comparison, whose ratio has the goal
+   >= 0.995: within 0.5 point of today's). The header, login and coverage configurations only run
+   side by side;
+5. profiles with py-spy the pairs that missed a goal, both sides at once (:mod:`bench.profiles`): a
+   traced configuration beside plain Locust, or coverage and budget beside today's sampler at 1;
 6. writes ``results.md`` (:mod:`bench.report`), ``results.json`` and ``chart.png`` (:mod:`bench.chart`)
    to ``bench/results/`` (``bench/results/quick/`` for ``--quick``), compares the ratios with the
    committed results (:func:`bench.stats.compare`) and prints the goals' table.
@@ -23,8 +29,13 @@ far more than the goals' margins. Two Locust processes on one core share it thro
 and meet the machine at the same moments, so their ratio keeps within about ±1 % (the A/A pairs
 show it). The goals' ratios come from those pairs; the ratios of the runs alone are reported beside.
 
+The coverage goal's 0.5 point is finer than one round's noise (the A/A pairs come out within about
+±1 %): it reads the median over the rounds, with each round beside it, and a miss by less than this
+run's A/A spread is not a measured regression.
+
 Exit status: 0 when every run was valid (goals missed are reported, not failed), 1 when a run failed,
-had failed requests or traced the wrong share, 2 on bad options.
+had failed requests or traced the wrong share (with coverage, the first request of each endpoint is
+traced on top of the rate), 2 on bad options.
 """
 
 from __future__ import annotations

@@ -64,6 +64,10 @@ class Runner:
             command += ["--tideways-trace-rate", f"{config.trace_rate:g}"]
         if config.login:
             command += ["--app-login", config.login]
+        if config.trace_coverage:
+            command += ["--tideways-trace-coverage", str(config.trace_coverage)]
+        if config.trace_budget:
+            command += ["--tideways-trace-budget", str(config.trace_budget)]
         return pinned(LOCUST_CORE, [*command, config.user_class])
 
     def start_locust(self, config: Config, users: int, run_time: int, stem: Path) -> subprocess.Popen:
@@ -95,8 +99,10 @@ class Runner:
         run.traced = traced_count(run.requests, content)
         if run.failures:
             run.problems.append(f"{run.failures} of {run.requests} requests failed")
-        if problem := check_traced(config.expected_traced, run.requests, run.traced):
+        if problem := check_traced(config.expected_traced, run.requests, run.traced, config.always_traced):
             run.problems.append(problem)
+        if config.trace_budget and run.traced >= config.trace_budget:  # fewer in the whole run: never capped
+            run.problems.append(f"{run.traced} traced requests reached the trace budget of {config.trace_budget}")
         window = measure_window(per_second, samples, 0 if memory else self.settings.warmup, bounds)
         if window is None:
             if not memory:

@@ -2,7 +2,7 @@
 
 ``--quick`` is the inner loop of a developer who changed the runtime: one round of short runs, only
 the pairs and the memory runs (the runs alone only repeat what the pairs measure, less exactly),
-compared with the committed full results, into ``bench/results/quick/``. A minute or two.
+compared with the committed full results, into ``bench/results/quick/``. About two minutes.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a developer's inner loop, a minute or two: 6 s runs, 1 round, only the pairs and the memory "
+        help="a developer's inner loop, about two minutes: 6 s runs, 1 round, only the pairs and the memory "
         "runs, no profiles, to bench/results/quick",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder: baked project, logs, stats")

@@ -96,12 +96,11 @@ def measure_goals(
     measured: dict[str, float | None] = {}
     rounds: dict[str, list[float]] = {}
     alone: dict[str, float | None] = {}
-    for _, client in CLIENTS:
-        for rate in ("1", "100"):
-            key = f"{client}_{rate}"
-            measured[key] = pairs.get(key, {}).get("ratio")
-            rounds[key] = [ratio for ratio in pairs.get(key, {}).get("ratios", []) if ratio is not None]
-            alone[key] = ratio_of(configs, key, f"{client}_plain", "rps")
+    for goal in GOALS:  # a goal named after a pair reads that pair's ratio
+        if pair := PAIR_BY_KEY.get(goal.key):
+            measured[goal.key] = pairs.get(goal.key, {}).get("ratio")
+            rounds[goal.key] = [ratio for ratio in pairs.get(goal.key, {}).get("ratios", []) if ratio is not None]
+            alone[goal.key] = ratio_of(configs, pair.other, pair.base, "rps")
     signed = header.get("decision_100", {})
     if "best_us" not in signed:  # the runtime no longer offers the decision path: the signer alone
         signed = header.get("signer", {})

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.baked_venv import project_env
+from scripts.processes import free_port
 
 STOP_WHEN_TOLD = "tests/locustfiles/stop_when_told.py"  # the baked project's
 WITHIN = 60.0  # seconds a condition may take to hold
@@ -43,10 +44,40 @@ def run_locust(
         str(python), "-m", "locust", "--headless", "--only-summary", "-f", f"{locustfile},{STOP_WHEN_TOLD}",
         "-t", RUN_TIME, "--tideways-run-file", "", "--tideways-event", "none", *args,
     ]  # fmt: skip
+    return _run(command, [], project, env, until)
+
+
+def run_distributed(
+    project: Path,
+    python: Path,
+    locustfile: str,
+    *args: str,
+    workers: int = 2,
+    until: Callable[[], bool] | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """``run_locust`` with a headless master on 127.0.0.1 (``ARGS`` are the master's) and ``workers``
+    workers, which get everything from the master; the master's output is the run's."""
+    port = str(free_port())
+    files = f"{locustfile},{STOP_WHEN_TOLD}"
+    master = [
+        str(python), "-m", "locust", "--headless", "--only-summary", "-f", files, "-t", RUN_TIME,
+        "--tideways-run-file", "", "--tideways-event", "none", "--master", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", port, "--expect-workers", str(workers), "--expect-workers-max-wait", "30", *args,
+    ]  # fmt: skip
+    worker = [str(python), "-m", "locust", "-f", files, "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+    return _run(master, [worker] * workers, project, env, until)
+
+
+def _run(command: list[str], others: list[list[str]], project: Path, env, until) -> Run:
+    """``command`` (stopped once ``until()`` holds) beside ``others``, which end with it (or are killed)."""
+    environment = {**project_env(), **(env or {})}
     with tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(
-            command, cwd=project, env={**project_env(), **(env or {})}, stdout=subprocess.DEVNULL, stderr=err
-        )
+        process = subprocess.Popen(command, cwd=project, env=environment, stdout=subprocess.DEVNULL, stderr=err)
+        helpers = [
+            subprocess.Popen(other, cwd=project, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for other in others
+        ]
         try:
             if until is not None:
                 deadline, seen = time.monotonic() + WITHIN, False
@@ -59,10 +90,13 @@ def run_locust(
                 assert seen, f"not within {WITHIN:g} s: {until.__doc__ or 'the condition'}"
                 process.send_signal(signal.SIGUSR1)
             process.wait(timeout=150)
+            for helper in helpers:
+                helper.wait(timeout=30)  # a worker quits when its master does
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=20)
+            for running in [process, *helpers]:
+                if running.poll() is None:
+                    running.kill()
+                    running.wait(timeout=20)
             err.seek(0)
             stderr = err.read().decode("utf-8", "replace")
     return Run(process.returncode, stderr)

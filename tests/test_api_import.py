@@ -23,7 +23,7 @@ from cookiecutter.exceptions import FailedHookException
 from scripts import processes
 from scripts.demo import load_target_module
 from tests.conftest import REPO, BakedProject, bake_ok
-from tests.locust_runs import run_locust
+from tests.locust_runs import run_distributed, run_locust
 
 DOCUMENTS = REPO / "tests" / "api_documents"
 TOOLS = REPO / "tests" / "tools"
@@ -140,6 +140,61 @@ def test_every_request_is_valid_for_the_document_and_every_operation_is_called(
     reported = sum(e["num_requests"] for e in entries)
     assert reported <= len(received) <= reported + 4, "and those still out when the run stopped, one a user at most"
     assert all(e["num_failures"] == 0 for e in entries)
+
+
+@pytest.mark.slow
+def test_coverage_gives_every_operation_a_callgraph_and_the_budget_holds_across_workers(
+    cookies, baked_python, tmp_path
+):
+    """The baked defaults (rate 1, coverage 1) on the document with the most operations: the first
+    request of each operation is traced; with workers and a budget of 30 a minute, the checking
+    target accepts 30 traces of a run inside a minute, and the summary says the budget capped it."""
+    key = "api-coverage-test-key"
+    project = bake_ok(
+        cookies, api_description=str(DOCUMENTS / "shop-3.0.yaml"), http_client="FastHttpUser", wait_time="0"
+    )
+    assert re.search(r"^tideways-trace-rate = 1$", project.read("locust.conf"), re.M)
+    assert re.search(r"^tideways-trace-coverage = 1$", project.read("locust.conf"), re.M)
+    kept = [o for o in generated(project)["OPERATIONS"] if not o["auth"] and not o["deprecated"]]
+    (project.path / ".env").write_text(f"LOCUST_TIDEWAYS_APIKEY={key}\n")
+    read_log = load_target_module(project.path).read_log
+    log = tmp_path / "target.jsonl"
+    serve = [sys.executable, str(project.path / "tests" / "target.py"), "--key", key, "--log", str(log)]
+    target, url = processes.start_server(serve, cwd=tmp_path)
+    try:
+        called = every_operation(kept)
+
+        def every_operation_called() -> bool:
+            return called(read_log(log))
+
+        every_operation_called.__doc__ = called.__doc__
+        run = run_locust(project.path, baked_python, "locustfile.py", "-u", "4", "-r", "4", "--host", url,
+                         until=every_operation_called)  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        records = read_log(log)
+        for operation in kept:
+            taken = [r for r in records if every_operation([operation])([r]) and r["verdict"] == "accepted"]
+            assert taken, f"no callgraph of {operation['method']} {operation['name']}"
+        assert not [r for r in records if r["profiler"] and r["verdict"] != "accepted"]
+        assert f"{len(kept)} of {len(kept)} endpoints traced" in run.stderr
+
+        before = len(records)
+
+        def three_hundred_more() -> bool:
+            return len(read_log(log)) >= before + 300
+
+        three_hundred_more.__doc__ = "300 more requests at the target"
+        budget = ["--tideways-trace-rate", "100", "--tideways-trace-budget", "30"]
+        run = run_distributed(project.path, baked_python, "locustfile.py", "-u", "4", "-r", "4", "--host", url,
+                              *budget, until=three_hundred_more)  # fmt: skip
+    finally:
+        processes.stop(target)
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = read_log(log)[before:]
+    taken = [r for r in records if r["verdict"] == "accepted"]
+    assert records[-1]["time"] - records[0]["time"] < 60, "a run inside one minute: 30 in all"
+    assert len(taken) == 30 and len(records) > 300
+    assert "Tideways budget: 30 traced requests a minute capped the rate" in run.stderr
 
 
 @pytest.mark.slow

@@ -85,3 +85,14 @@ def test_the_traced_share_must_be_the_rate_within_chance():
     assert "expected 100 %" in check_traced(100.0, 1000, 990)
     assert "plain run" in check_traced(None, 1000, 1)
     assert check_traced(None, 0, 0) == "no request completed"
+
+
+def test_coverage_traces_the_first_requests_on_top_of_the_rate():
+    assert check_traced(1.0, 10_000, 101, always=1) is None
+    assert check_traced(100.0, 1000, 1000, always=1) is None
+    # at rate 0 only the coverage's first request is traced: without counting it, a wrong share
+    assert check_traced(0.0, 50, 1, always=1) is None and check_traced(0.0, 50, 1) is not None
+    assert check_traced(1.0, 10_000, 200, always=1) == (
+        "2.00% of the requests were traced, expected 1 % and the first 1"
+    )
+    assert check_traced(1.0, 1, 1, always=5) is None, "no more forced than there were requests"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from bench import configs, settings
+from bench.measuring import Run
 from bench.processes import BenchError, Children
 from bench.runner import API_KEY, Runner, locust_env
 from bench.target import Target, nginx_config, traced_count
@@ -53,6 +57,38 @@ def test_the_bearer_login_and_its_floor_get_the_same_token(tmp_path, monkeypatch
     plain = locust_env(tmp_path, configs.CONFIG_BY_KEY["http_plain"])
     assert "LOGIN_TOKEN" not in plain and plain["PYTHONPATH"] == str(tmp_path)
     assert "--app-login" not in _runner(tmp_path).locust_command(floor, 20, 5, tmp_path / "stats")
+
+
+def test_coverage_and_budget_reach_the_runtime_as_options_and_today_s_sampler_gets_neither(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCUST_TIDEWAYS_TRACE_BUDGET", "5")  # a developer's own setting must not leak in
+    runner = _runner(tmp_path)
+    for client, user_class in (("http", "TracedHttpUser"), ("fast", "TracedFastHttpUser")):
+        coverage = configs.CONFIG_BY_KEY[f"{client}_coverage"]
+        command = runner.locust_command(coverage, 20, 5, tmp_path / "stats")
+        assert command[-7:] == ["--tideways-trace-rate", "1", "--tideways-trace-coverage", "1",
+                                "--tideways-trace-budget", "60000", user_class]  # fmt: skip
+        today = runner.locust_command(configs.CONFIG_BY_KEY[f"{client}_1"], 20, 5, tmp_path / "stats")
+        assert today[-3:] == ["--tideways-trace-rate", "1", user_class]
+        assert "--tideways-trace-coverage" not in today and "--tideways-trace-budget" not in today
+        env = locust_env(tmp_path, coverage)
+        assert env["LOCUST_TIDEWAYS_APIKEY"] == API_KEY
+        assert not [name for name in env if name.startswith("LOCUST_TIDEWAYS_TRACE")]
+
+
+def test_a_run_that_traced_as_many_requests_as_its_budget_may_have_been_capped(tmp_path):
+    stem = tmp_path / "run"
+    per_second = {str(second): 40 for second in range(100, 105)}
+    content = 3 * len(b"traced") + 197 * len(b"ok")  # the first request and two of the rate's
+    entry = {"num_requests": 200, "num_failures": 0, "total_content_length": content, "num_reqs_per_sec": per_second}
+    Path(f"{stem}.json").write_text(json.dumps([entry]))
+    usage = SimpleNamespace(ru_maxrss=50_000)
+    coverage = configs.CONFIG_BY_KEY["http_coverage"]
+
+    def problems(config):
+        return _runner(tmp_path).collect(Run(config.key, 1, 20, 6, 0), config, stem, usage, []).problems
+
+    assert problems(coverage) == []
+    assert problems(replace(coverage, trace_budget=3)) == ["3 traced requests reached the trace budget of 3"]
 
 
 def test_traced_requests_are_counted_from_the_bytes_nginx_sent():

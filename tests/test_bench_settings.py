@@ -71,7 +71,9 @@ def test_every_configuration_and_pair_runs_once_a_round_in_alternating_order():
     assert second == first[::-1]
     assert {"http_plain", "http_1", "http_100", "fast_plain", "fast_1", "fast_100"} <= set(first)
     only_beside = {"http_headers", "fast_headers", "http_bearer", "fast_bearer", "http_authorization"}
-    assert not only_beside & set(alone), "the header and login configurations are only measured side by side"
+    only_beside |= {"http_coverage", "fast_coverage"}
+    assert not only_beside & set(alone), "the header, login and coverage configurations are only measured side by side"
+    assert {"http_coverage", "http_coverage_vs_1", "fast_coverage", "fast_coverage_vs_1"} <= set(first)
 
 
 def test_quick_runs_alone_only_what_no_pair_measures_the_memory():
@@ -86,8 +88,11 @@ def test_each_configuration_runs_beside_its_plain_baseline_and_each_baseline_bes
     for client in ("http", "fast"):
         plain = f"{client}_plain"
         assert {(plain, plain), (plain, f"{client}_1"), (plain, f"{client}_100"), (plain, f"{client}_headers"),
-                (plain, f"{client}_bearer"), (plain, f"{client}_authorization")} <= pairs  # fmt: skip
-    assert len(pairs) == 12
+                (plain, f"{client}_bearer"), (plain, f"{client}_authorization"),
+                (plain, f"{client}_coverage")} <= pairs  # fmt: skip
+        # coverage and budget beside today's sampler at the same rate: the direct comparison
+        assert (f"{client}_1", f"{client}_coverage") in pairs
+    assert len(pairs) == 16
     labels = configs.PAIR_BY_KEY
     assert labels["fast_100"].label == "FastHttpTidewaysUser at 100 beside plain FastHttpUser"
     assert labels["fast_headers"].label == (
@@ -95,6 +100,25 @@ def test_each_configuration_runs_beside_its_plain_baseline_and_each_baseline_bes
     )
     assert labels["http_bearer"].label == "HttpTidewaysUser at 1 with --app-login bearer beside plain HttpUser"
     assert labels["http_aa"].label == "plain HttpUser beside itself"
+    assert labels["fast_coverage"].label == (
+        "FastHttpTidewaysUser at 1 with coverage 1 and budget beside plain FastHttpUser"
+    )
+    assert labels["http_coverage_vs_1"].label == (
+        "HttpTidewaysUser at 1 with coverage 1 and budget beside HttpTidewaysUser at 1"
+    )
+
+
+def test_the_coverage_configurations_are_rate_1_with_coverage_1_and_a_budget_never_reached():
+    for client in ("http", "fast"):
+        today, coverage = configs.CONFIG_BY_KEY[f"{client}_1"], configs.CONFIG_BY_KEY[f"{client}_coverage"]
+        assert (coverage.trace_rate, coverage.trace_coverage, coverage.trace_budget) == (1.0, 1, 60_000)
+        assert (today.trace_coverage, today.trace_budget) == (0, 0), "today's sampler: no coverage, no budget"
+        # the same user class and locustfile: the two differ only in the options
+        assert (coverage.user_class, coverage.locustfile) == (today.user_class, today.locustfile)
+        assert not coverage.alone
+    # rate 1 of the fastest run alone (about 3,300 requests/s) traces some 2,000 a minute: far from the budget
+    traced_a_minute = 3_300 * 60 // 100
+    assert traced_a_minute * 10 < configs.BUDGET
 
 
 def test_plain_configurations_never_import_the_runtime():
@@ -110,6 +134,24 @@ def test_which_share_of_each_configuration_nginx_must_see_traced():
     expected = {key: config.expected_traced for key, config in configs.CONFIG_BY_KEY.items()}
     assert expected["http_plain"] is None and expected["http_authorization"] is None
     assert expected["fast_headers"] == 100.0 and expected["fast_bearer"] == 1.0 and expected["mem_http_100"] == 100.0
+    assert expected["http_coverage"] == 1.0
+    # coverage 1 traces the first request of each endpoint whatever the rate: one more, traced.py has one
+    always = {key: config.always_traced for key, config in configs.CONFIG_BY_KEY.items() if config.always_traced}
+    assert always == {"http_coverage": 1, "fast_coverage": 1}
+    source = (settings.LOCUSTFILES / "traced.py").read_text()
+    assert re.findall(r"self\.client\.\w+\(([^)]*)\)", source) == ['"/"'] * 2, "one endpoint a user class"
+
+
+def test_the_coverage_goals_are_within_half_a_point_of_todays_sampler_side_by_side():
+    goals = {goal.key: goal for goal in configs.GOALS}
+    for client in ("http", "fast"):
+        goal = goals[f"{client}_coverage_vs_1"]
+        pair = configs.PAIR_BY_KEY[goal.key]  # a goal named after a pair reads that pair's ratio
+        assert (pair.base, pair.other) == (f"{client}_1", f"{client}_coverage")
+        assert goal.text() == ">= 0.995" and goal.met(0.995) and not goal.met(0.994)
+    assert [goal.key for goal in configs.GOALS if goal.key in configs.PAIR_BY_KEY] == [
+        "http_1", "http_100", "fast_1", "fast_100", "http_coverage_vs_1", "fast_coverage_vs_1",
+    ]  # fmt: skip
 
 
 def test_goals_are_met_by_their_side_of_the_bound_and_unknown_without_a_figure():

@@ -72,6 +72,24 @@ def test_goals_are_median_ratios_side_by_side_with_each_round_and_runs_alone_bes
     assert rows["memory"]["rounds"] == pytest.approx([1.04] * 3)
 
 
+def test_the_coverage_goal_reads_coverage_and_budget_beside_todays_sampler_not_beside_plain():
+    pair_runs = [pair_run("http_coverage_vs_1", n, 1000, other) for n, other in enumerate((997, 993, 996), start=1)]
+    pair_runs += [pair_run("http_coverage", 1, 1000, 980), pair_run("http_1", 1, 1000, 985)]
+    pair_runs += [pair_run("fast_coverage_vs_1", 1, 1000, 990)]
+    pairs = stats.aggregate_pairs(pair_runs)
+    assert pairs["http_coverage_vs_1"]["base"] == "http_1" and pairs["http_coverage_vs_1"]["other"] == "http_coverage"
+    rows = {row["key"]: row for row in stats.measure_goals({}, HEADER, [], pairs)}
+    http, fast = rows["http_coverage_vs_1"], rows["fast_coverage_vs_1"]
+    assert http["measured"] == pytest.approx(0.996) and http["passed"] and http["goal"] == ">= 0.995"
+    assert http["rounds"] == pytest.approx([0.997, 0.993, 0.996])
+    assert http["alone"] is None, "the coverage configurations only run side by side"
+    assert fast["measured"] == pytest.approx(0.99) and fast["passed"] is False
+    assert stats.measure_goals({}, HEADER)[4]["passed"] is None  # not run: not measured
+    # the runs alone, were there any, would be divided the same way: coverage over rate 1
+    configs = {"http_1": {"rps": 1000.0}, "http_coverage": {"rps": 990.0}}
+    assert stats.measure_goals(configs, HEADER, [], pairs)[4]["alone"] == pytest.approx(0.99)
+
+
 def test_the_header_goal_falls_back_to_the_signer_when_the_decision_path_is_gone():
     header = {"decision_100": {"error": "AttributeError: x"}, "signer": {"best_us": 6.0}}
     rows = {row["key"]: row for row in stats.measure_goals({}, header)}

@@ -321,11 +321,19 @@ def arrived(target: Target, count: int, matching=lambda record: True, what: str 
 
 
 def run_master_and_workers(
-    locustfile: Path, master_args: list[str], master_env: dict, worker_args: list[str], worker_env: dict, until=None
+    locustfile: Path,
+    master_args: list[str],
+    master_env: dict,
+    worker_args: list[str],
+    worker_env: dict,
+    until=None,
+    started: dict | None = None,
 ) -> subprocess.CompletedProcess:
     """A headless master on 127.0.0.1 with ``WORKERS`` workers; every process is bounded in time.
 
-    With ``until``, the master is stopped once ``until()`` holds, as its run time would stop it."""
+    With ``until``, the master is stopped once ``until()`` holds, as its run time would stop it;
+    ``started`` gets the workers' processes (a test may kill one) under ``workers``, and the
+    master's output so far under ``output`` (a function)."""
     port = free_port()
     master_args = ["-f", str(locustfile), *master_args]
     if until is not None:
@@ -364,6 +372,8 @@ def run_master_and_workers(
             )
             for _ in range(WORKERS)
         ]
+        if started is not None:
+            started.update(workers=workers, output=lambda: _output(err))
         try:
             if until is not None:
                 stop_when(master, until, err)

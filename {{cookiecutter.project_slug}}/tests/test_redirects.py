@@ -1,9 +1,10 @@
-"""The profiling headers never leave the origin under test, also not on a redirect.
+"""The profiling headers go with the request Locust sends, never with a redirect's hops.
 
 Both clients follow redirects keeping the caller's headers (only ``Authorization``
 is dropped on the way to another origin), so a traced request that the
 application redirects to a CDN or a payment provider would carry a valid
-``X-Tideways-Profiler`` there. Two targets on 127.0.0.1, at two ports, are two
+``X-Tideways-Profiler`` there, and one redirected within the origin would be
+traced twice: once as counted, once more uncounted. Two targets on 127.0.0.1, at two ports, are two
 origins: the one under test answers ``?redirect=CODE&to=LOCATION``.
 """
 
@@ -57,14 +58,19 @@ def test_a_redirect_to_another_origin_gets_no_trace_header(start_target, client,
 @pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("code", CODES)
 @pytest.mark.parametrize("absolute", [False, True], ids=["relative", "absolute"])
-def test_a_redirect_within_the_origin_keeps_the_trace(start_target, client, code, absolute):
+def test_a_redirect_within_the_origin_is_traced_once_as_counted(start_target, client, code, absolute):
+    """The application traces each request that carries a valid header, so a header on the hop too
+    would be two traces of one Locust request: only the first hop carries it."""
     target = start_target()
-    user, _report = in_process_user(getattr(tideways_locust, client), target.url, 100.0)
+    user, report = in_process_user(getattr(tideways_locust, client), target.url, 100.0)
     sends(user, code, f"{target.url}/landing" if absolute else "/landing")
     records = target.records()
     landings = [r for r in records if r["path"] == "/landing"]
     assert len(records) == 10 and len(landings) == 5
-    assert all(r["verdict"] == "accepted" for r in records), "both hops carry a valid header"
+    first_hops = [r for r in records if r["path"] != "/landing"]
+    assert all(r["verdict"] == "accepted" for r in first_hops)
+    assert no_trace_header(landings), "the hop the redirect leads to carries no header"
+    assert report.traced == 5 == sum(r["verdict"] == "accepted" for r in records)
 
 
 @pytest.mark.parametrize("client", CLIENTS)

@@ -716,3 +716,97 @@ def test_a_run_without_a_profile_is_reported_as_before(start_tideways_api, tmp_p
         assert not [text for text in shown[name] for heading in LOAD_PROFILE_HEADINGS if heading in text]
     assert shown["with"] == shown["without"], "a plain constant run (load null) is reported as an older run file"
     assert len(api.calls()) == 4, "two calls a report, as before"
+
+
+# -- coverage: which endpoints got a callgraph, and the workers that were lost ---------------------------
+
+COVERAGE_HEADINGS = ("## Coverage", 'id="coverage"', "Lost workers", 'id="lost-workers"')
+
+
+def coverage_run_file(folder: Path, ref_mode: str, lost: list[dict]) -> dict:
+    """``a_run_file`` with the coverage fields: GET / traced twice, POST /cart requested and never traced."""
+    path = a_run_file(folder)
+    run = json.loads(path.read_text())
+    slowest_ref = f"{run['run_id']}-9f3e1c2a-17" if ref_mode == "request" else run["run_id"]
+    run["tideways"].update(
+        ref_mode=ref_mode, coverage=2, budget_per_minute=30, budget_capped=12, lost_workers=lost
+    )  # fmt: skip
+    run["traced_exact"] = not lost
+    link = f"https://app.tideways.io/o/acme/shop/traces?cid={slowest_ref}"
+    run["endpoints"][0].update(
+        traced=2, slowest_trace={"ref": slowest_ref, "response_time_ms": 812.4, "path": "/?page=2", "link": link}
+    )
+    cart = {"method": "POST", "name": "/cart", "requests": 20, "failures": 0, "median_ms": 9.0, "p95_ms": 30.0,
+            "average_ms": 10.0, "max_ms": 40.0, "traced": 0, "slowest_trace": None}  # fmt: skip
+    run["endpoints"].append(cart)
+    path.write_text(json.dumps(run))
+    return run
+
+
+def test_a_run_file_with_coverage_and_a_lost_worker_gets_the_section_and_the_warning(tmp_path):
+    lost = {"worker": "host_ab12", "last_report": "2026-12-03T06:10:11+00:00", "traced_reported": 120,
+            "may_be_missing": 12}  # fmt: skip
+    run = coverage_run_file(tmp_path, "request", [lost])
+    result = run_report(tmp_path, "--wait", "0", api_url="http://127.0.0.1:9/apps/api")
+    assert result.returncode == 0, result.stderr
+    assert "tideways report: Lost workers: 1 distributed worker went missing mid-run" in result.stderr
+    assert (
+        "tideways report: Worker host_ab12 last reported at 2026-12-03 06:10:11 UTC, with 120 traced requests: "
+        "up to about 12 of its traced requests after that are not counted." in result.stderr
+    )
+    data = written(tmp_path / "reports")
+    link = f"https://app.tideways.io/o/acme/shop/traces?cid={run['run_id']}-9f3e1c2a-17"
+    found = data["coverage"]
+    assert (found["ref_mode"], found["coverage"], found["budget_per_minute"], found["budget_capped"]) == (
+        "request", 2, 30, 12,
+    )  # fmt: skip
+    assert found["traced_exact"] is False and found["lost_workers"] == [lost]
+    assert [(e["method"], e["name"], e["requests"], e["traced"], e["link"]) for e in found["endpoints"]] == [
+        ("GET", "/", 100, 2, link),
+        ("POST", "/cart", 20, 0, None),
+    ]
+    assert found["no_callgraph"] == ["POST /cart"]
+
+    text = (tmp_path / "reports" / "tideways-report.md").read_text()
+    assert text.index("> **Lost workers:**") < text.index("## The run") < text.index("## Coverage")
+    part = text.split("## Coverage\n")[1].split("\n## ")[0]
+    assert f"| GET | / | 100 | 2 | [812 ms]({link}), /?page=2, ref {run['run_id']}-9f3e1c2a-17 |" in part
+    assert "| POST | /cart | 20 | 0 | – |" in part
+    assert "No callgraph\\: POST /cart (as counted\\: the traced figures are lower bounds)" in part
+    assert "budget 30 a minute, which left 12 chosen requests untraced" in part
+
+    page = (tmp_path / "reports" / "tideways-report.html").read_text()
+    assert page.index('id="lost-workers"') < page.index('<section id="run">') < page.index('<section id="coverage">')
+    assert re.findall(r'<a class="coverage-link" data-link="(\w+)" href="([^"]*)"', page) == [("trace", link)]
+    assert '<tr data-no-callgraph="true"><td>POST</td><td class="name">/cart</td>' in page
+
+
+def test_a_run_file_with_coverage_in_run_ref_mode_links_each_endpoint_to_the_runs_traces(start_tideways_api, tmp_path):
+    api = start_tideways_api(PROJECT)
+    run = coverage_run_file(tmp_path, "run", [])
+    result = run_report(tmp_path, "--wait", "0", token=api.token, api_url=api.url)
+    assert result.returncode == 0, result.stderr
+    assert "Lost workers" not in result.stderr
+    data = written(tmp_path / "reports")
+    link = f"https://app.tideways.io/o/acme/shop/traces?cid={run['run_id']}"
+    assert data["complete"] is True and data["links"]["traces"] == link
+    assert data["coverage"]["traced_exact"] is True and data["coverage"]["lost_workers"] == []
+    assert [e["link"] for e in data["coverage"]["endpoints"]] == [link, None]
+    text = (tmp_path / "reports" / "tideways-report.md").read_text()
+    part = text.split("## Coverage\n")[1].split("\n## ")[0]
+    assert f"| GET | / | 100 | 2 | [812 ms]({link}), /?page=2 |" in part and "Lost workers" not in text
+    assert part.count("its app link cannot be filtered by endpoint") == 1
+    assert "No callgraph\\: POST /cart\n" in part
+    page = (tmp_path / "reports" / "tideways-report.html").read_text()
+    assert re.findall(r'<a class="coverage-link" data-link="(\w+)" href="([^"]*)"', page) == [("run", link)]
+    assert 'id="coverage-run-link"' in page and 'id="lost-workers"' not in page
+
+
+def test_a_run_file_without_coverage_is_reported_as_before(tmp_path):
+    a_run_file(tmp_path)
+    result = run_report(tmp_path, "--wait", "0", api_url="http://127.0.0.1:9/apps/api")
+    assert result.returncode == 0, result.stderr
+    assert written(tmp_path / "reports")["coverage"] is None
+    shown = [(tmp_path / "reports" / name).read_text() for name in ("tideways-report.md", "tideways-report.html")]
+    assert not [heading for text in shown for heading in COVERAGE_HEADINGS if heading in text]
+    assert "Lost workers" not in result.stderr

@@ -8,7 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tideways_locust.report import render, stages_render
+from tideways_locust.links import parse_project
+from tideways_locust.report import coverage, coverage_render, render, stages_render
 
 XSS = "<script>alert(1)</script>"
 PIPE = "a|b"
@@ -928,3 +929,290 @@ def test_hostile_strings_of_a_profile_stay_text():
     assert md_links(text) == [TRACES, BROKE_TRACE, TRACE_URL]
     assert all(len(row) == 12 for row in tables(section(text, "Load profile"))[0]), "a pipe does not split a cell"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.split('id="capacity-rps"')[1].split("</svg>")[0]
+
+
+# -- coverage ----------------------------------------------------------------------
+
+SLOW_REF = "20261203T061000-ab12-9f3e1c2a-17"
+OTHER_REF = "20261203T061000-ab12-9f3e1c2a-40"
+APP = "https://app.tideways.io/o/acme/shop"
+LOST = {"worker": "host_ab12", "last_report": "2026-12-03T06:10:11+00:00", "traced_reported": 120, "may_be_missing": 12}
+REQUEST_HELP = "Each traced request carried its own X-Tideways-Ref (--tideways-ref-mode request)"
+
+
+def coverage_run(ref_mode: str = "request", lost: tuple = (LOST,), project: bool = True) -> dict:
+    """A run file's coverage fields: three endpoints, POST /cart never traced, and the workers lost."""
+    refs = [SLOW_REF, OTHER_REF] if ref_mode == "request" else [full_report()["run"]["id"]] * 2
+
+    def slowest(ref: str, ms: float, path: str) -> dict:
+        return {
+            "ref": ref,
+            "response_time_ms": ms,
+            "path": path,
+            "link": f"{APP}/traces?cid={ref}" if project else None,
+        }
+
+    return {
+        "tideways": {
+            "project": "acme/shop" if project else None,
+            "ref_mode": ref_mode,
+            "coverage": 2,
+            "budget_per_minute": 30,
+            "budget_capped": 12,
+            "lost_workers": list(lost),
+        },
+        "traced_exact": not lost,
+        "endpoints": [
+            {**endpoint("GET", "/products/{id}", 3000, 1, 40.0), "traced": 3,
+             "slowest_trace": slowest(refs[0], 812.4, "/products/3")},
+            {**endpoint("POST", "/cart", 1100, 0, 120.4), "traced": 0, "slowest_trace": None},
+            {**endpoint("GET", "/search", 50, 0, 20.0), "traced": 1,
+             "slowest_trace": slowest(refs[1], 95.25, "/search?q=a&b=c")},
+        ],
+    }  # fmt: skip
+
+
+def with_coverage(run: dict, project: bool = True) -> dict:
+    """``full_report()`` of ``run`` as the collector makes it: its links, ref mode and ``coverage``."""
+    report = full_report()
+    ref_mode = run["tideways"]["ref_mode"]
+    report["run"]["ref_mode"] = ref_mode
+    if not project:
+        report["links"] = {"traces": None, "help": "set --tideways-project ORGANIZATION/PROJECT for links"}
+    elif ref_mode == "request":
+        report["links"] = {"traces": None, "help": REQUEST_HELP}
+    report["client"]["endpoints"] = run["endpoints"]
+    report["coverage"] = coverage.of(run, parse_project("acme/shop") if project else None, report["links"]["traces"])
+    return report
+
+
+def coverage_links(page: str) -> list[tuple[str, str]]:
+    return [
+        (attrs["data-link"], attrs["href"])
+        for tag, attrs in parse(page).tags
+        if "coverage-link" in attrs.get("class", "")
+    ]
+
+
+def inner(page: str, element_id: str) -> str:
+    """The markup inside the first element with ``element_id``, up to its tag's end."""
+    tag = re.search(rf'<(\w+) id="{element_id}"[^>]*>', page)
+    assert tag, element_id
+    return page[tag.end() : page.index(f"</{tag[1]}>", tag.end())]
+
+
+def test_coverage_in_request_ref_mode_links_each_endpoint_to_its_own_trace_and_warns_of_the_lost_worker():
+    report = with_coverage(coverage_run("request"))
+    text = render.markdown(report)
+    positions = [text.index(f"\n## {title}\n") for title in ["Traces", "Coverage", "Client beside server"]]
+    assert positions == sorted(positions)
+    warning = text[text.index("> **Lost workers:**") : text.index("## The run")]
+    assert warning.splitlines() == [
+        "> **Lost workers:** 1 distributed worker went missing mid-run, so the traced figures are lower bounds.",
+        ">",
+        "> - Worker host\\_ab12 last reported at 2026-12-03 06:10:11 UTC, with 120 traced requests\\: up to about "
+        "12 of its traced requests after that are not counted.",
+        "",
+    ]
+    part = section(text, "Coverage")
+    header = next(line for line in part.splitlines() if line.startswith("| Method"))
+    assert split_row(header) == ["Method", "Name", "Requests", "Traced (at least)", "Slowest traced request"]
+    assert tables(part)[0] == [
+        ["GET", "/products/{id}", "3000", "3", f"[812 ms]({APP}/traces?cid={SLOW_REF}), /products/3, ref {SLOW_REF}"],
+        ["POST", "/cart", "1100", "0", "–"],
+        ["GET", "/search", "50", "1", f"[95.2 ms]({APP}/traces?cid={OTHER_REF}), /search?q=a&amp;b=c, ref {OTHER_REF}"],
+    ]
+    assert "No callgraph\\: POST /cart (as counted\\: the traced figures are lower bounds)\n" in part
+    assert (
+        "Settings\\: first 2 requests of each endpoint traced; budget 30 a minute, which left 12 chosen requests "
+        "untraced.\n" in part
+    )
+    assert "cannot be filtered by endpoint" not in part, "each link is the request's own"
+    assert md_links(text) == [f"{APP}/traces?cid={SLOW_REF}", f"{APP}/traces?cid={OTHER_REF}", TRACE_URL]
+
+    page = render.html(report)
+    parsed = parse(page)
+    for element_id, tag in [("lost-workers", "section"), ("coverage", "section"), ("coverage-table", "table"),
+                            ("coverage-callgraph", "p"), ("coverage-settings", "p")]:  # fmt: skip
+        assert [t for t, _ in parsed.by_id(element_id)] == [tag], element_id
+    assert page.index('id="lost-workers"') < page.index('<section id="run">') < page.index('<section id="coverage">')
+    assert page.index('<section id="traces">') < page.index('<section id="coverage">') < page.index("client-server")
+    lost = inner(page, "lost-workers")
+    assert "<strong>Lost workers:</strong> 1 distributed worker went missing mid-run, so the traced figures" in lost
+    assert re.findall(r"<li>([^<]*)</li>", lost) == [
+        "Worker host_ab12 last reported at 2026-12-03 06:10:11 UTC, with 120 traced requests: up to about 12 of "
+        "its traced requests after that are not counted."
+    ]
+    assert coverage_links(page) == [
+        ("trace", f"{APP}/traces?cid={SLOW_REF}"),
+        ("trace", f"{APP}/traces?cid={OTHER_REF}"),
+    ]
+    table = inner(page, "coverage-table")
+    assert '<th class="num">Traced (at least)</th>' in table
+    rows = re.findall(r"<tr(?: [^>]*)?>.*?</tr>", table.split("<tbody>")[1], re.S)
+    assert len(rows) == 3 and [row.startswith('<tr data-no-callgraph="true">') for row in rows] == [False, True, False]
+    assert (
+        f'rel="noopener noreferrer">812 ms</a><br><span class="muted small">/products/3, ref {SLOW_REF}</span>'
+        in rows[0]
+    )
+    assert '<td class="name">/cart</td>' in rows[1] and '<td class="name">–</td>' in rows[1]
+    assert "/search?q=a&amp;b=c" in rows[2]
+    assert (
+        inner(page, "coverage-callgraph")
+        == "No callgraph: POST /cart (as counted: the traced figures are lower bounds)"
+    )
+    assert inner(page, "coverage-settings") == (
+        "Settings: first 2 requests of each endpoint traced; budget 30 a minute, which left 12 chosen requests "
+        "untraced."
+    )
+    assert not parsed.by_id("coverage-run-link") and not parsed.by_id("traces-link")
+
+
+def test_coverage_in_run_ref_mode_links_to_the_runs_traces_and_says_once_why():
+    report = with_coverage(coverage_run("run", lost=()))
+    text, page = render.markdown(report), render.html(report)
+    part = section(text, "Coverage")
+    assert "Lost workers" not in text and "lower bounds" not in text and "lost-workers" not in page
+    rows = tables(part)[0]
+    assert [row[3:] for row in rows] == [
+        ["3", f"[812 ms]({TRACES}), /products/3"],
+        ["0", "–"],
+        ["1", f"[95.2 ms]({TRACES}), /search?q=a&amp;b=c"],
+    ]
+    assert "ref " not in part, "in run ref mode the ref is the run's id"
+    note = "its app link cannot be filtered by endpoint"
+    assert part.count(note) == 1 and "No callgraph\\: POST /cart\n" in part
+    assert coverage_links(page) == [("run", TRACES), ("run", TRACES)]
+    assert page.count(note) == 1 and note in inner(page, "coverage-run-link")
+    assert inner(page, "coverage-callgraph") == "No callgraph: POST /cart"
+    assert '<th class="num">Traced</th>' in inner(page, "coverage-table")
+    hrefs = [attrs["href"] for _, attrs in parse(page).tags if "href" in attrs]
+    assert hrefs == [TRACES, TRACES, TRACES, TRACE_URL], "the run's traces, twice in the table, and the slowest trace"
+
+
+def test_every_endpoint_traced_says_so():
+    run = coverage_run("run", lost=())
+    run["endpoints"][1].update(
+        traced=2, slowest_trace={"ref": "x", "response_time_ms": 50.0, "path": "/cart", "link": None}
+    )
+    report = with_coverage(run)
+    assert "Every endpoint requested has at least one callgraph.\n" in section(render.markdown(report), "Coverage")
+    page = render.html(report)
+    assert inner(page, "coverage-callgraph") == "Every endpoint requested has at least one callgraph."
+    assert "data-no-callgraph" not in page and report["coverage"]["no_callgraph"] == []
+
+
+@pytest.mark.parametrize("ref_mode", ["request", "run"])
+def test_without_a_project_the_slowest_traced_requests_are_text(ref_mode):
+    report = with_coverage(coverage_run(ref_mode, lost=(), project=False), project=False)
+    text, page = render.markdown(report), render.html(report)
+    assert tables(section(text, "Coverage"))[0][0][4].startswith("812 ms, /products/3")
+    assert md_links(text) == [TRACE_URL] and coverage_links(page) == []
+    assert "coverage-run-link" not in page and "cannot be filtered by endpoint" not in text
+    assert '<td class="name">812 ms<br><span class="muted small">/products/3' in page
+
+
+def test_the_report_project_gives_request_links_the_run_file_lacks():
+    run = coverage_run("request", lost=())
+    for entry in run["endpoints"]:
+        if entry["slowest_trace"]:
+            entry["slowest_trace"]["link"] = None
+    found = coverage.of(run, parse_project("acme/shop"), None)
+    assert [e["link"] for e in found["endpoints"]] == [
+        f"{APP}/traces?cid={SLOW_REF}",
+        None,
+        f"{APP}/traces?cid={OTHER_REF}",
+    ]
+    assert [e["link"] for e in coverage.of(run, None, None)["endpoints"]] == [None, None, None]
+
+
+def test_hostile_strings_of_the_coverage_stay_text():
+    run = coverage_run("request", lost=({**LOST, "worker": XSS, "last_report": MD_LINK},))
+    run["endpoints"][0]["name"] = PIPE
+    run["endpoints"][0]["slowest_trace"].update(path=XSS, ref=MD_LINK, link=BAD_LINK)
+    run["endpoints"][1]["name"] = XSS
+    report = with_coverage(run)
+    text, page = render.markdown(report), render.html(report)
+    parse(page)
+    assert "<script" not in text and "<script" not in page.lower() and "javascript:" not in page.lower()
+    assert "](http://evil)" not in text and "javascript" not in text
+    assert md_links(text) == [f"{APP}/traces?cid={OTHER_REF}", TRACE_URL]
+    rows = tables(section(text, "Coverage"))[0]
+    assert all(len(row) == 5 for row in rows), "a pipe does not split a cell"
+    assert rows[0][4] == "812 ms, &lt;script&gt;alert(1)&lt;/script&gt;, ref \\](http\\://evil)"
+    assert coverage_links(page) == [("trace", f"{APP}/traces?cid={OTHER_REF}")]
+    assert "No callgraph: POST &lt;script&gt;alert(1)&lt;/script&gt; (as" in inner(page, "coverage-callgraph")
+    assert "Worker &lt;script&gt;alert(1)&lt;/script&gt; last reported at ](http://evil), with" in inner(
+        page, "lost-workers"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, "first 2 requests of each endpoint traced; budget 30 a minute, which left 12 chosen requests untraced"),
+        ({"coverage": 1, "budget_capped": 1},
+         "first request of each endpoint traced; budget 30 a minute, which left 1 chosen request untraced"),
+        ({"coverage": 0, "budget_capped": 0},
+         "coverage off; budget 30 a minute, which left no chosen request untraced"),
+        ({"budget_per_minute": None, "budget_capped": 0}, "first 2 requests of each endpoint traced; budget off"),
+        ({"coverage": None, "budget_capped": None}, "coverage not recorded; budget 30 a minute"),
+    ],
+)  # fmt: skip
+def test_coverage_settings_sentence(changes, expected):
+    run = coverage_run("run", lost=())
+    run["tideways"].update(changes)
+    assert coverage_render.settings_text(coverage.of(run, None, None)) == f"Settings: {expected}."
+
+
+@pytest.mark.parametrize(
+    ("lost", "exact", "expected"),
+    [
+        ((), True, []),
+        ((), False, ["Traced figures not exact: the run file says so: the traced figures are lower bounds."]),
+        (
+            (LOST, {"worker": "host_cd34", "last_report": None, "traced_reported": None, "may_be_missing": None}),
+            True,  # a run file that lists a lost worker has no exact traced figures, whatever it says
+            [
+                "Lost workers: 2 distributed workers went missing mid-run, so the traced figures are lower bounds.",
+                "Worker host_ab12 last reported at 2026-12-03 06:10:11 UTC, with 120 traced requests: up to about 12 "
+                "of its traced requests after that are not counted.",
+                "Worker host_cd34 last reported at a time not known: an unknown number of its traced requests after "
+                "that are not counted.",
+            ],
+        ),
+    ],
+)
+def test_the_lost_workers_warning(lost, exact, expected):
+    run = {**coverage_run("run", lost=lost), "traced_exact": exact}
+    found = coverage.of(run, None, None)
+    assert found["traced_exact"] is (exact and not lost)
+    assert coverage_render.warning_lines(found) == expected
+    page = render.html(with_coverage(run))
+    assert bool(parse(page).by_id("lost-workers")) == bool(expected)
+    assert ("Traced (at least)" in page) == bool(expected)
+
+
+@pytest.mark.parametrize("value", [None, "missing"])
+def test_a_run_file_without_coverage_renders_exactly_as_before(value):
+    report = full_report()
+    if value is None:
+        report["coverage"] = None
+    assert render.markdown(report) == render.markdown(full_report())
+    assert render.html(report) == render.html(full_report())
+    page = render.html(report)
+    assert "Coverage" not in page and 'id="coverage' not in page and "lost-workers" not in page
+    old_run = {
+        "tideways": {"project": "acme/shop", "ref_mode": "run"},
+        "endpoints": full_report()["client"]["endpoints"],
+    }
+    assert coverage.of(old_run, parse_project("acme/shop"), TRACES) is None
+
+
+def test_a_coverage_without_endpoints_says_so():
+    run = {**coverage_run("run", lost=()), "endpoints": []}
+    report = with_coverage(run)
+    assert "No endpoint was requested." in section(render.markdown(report), "Coverage")
+    page = render.html(report)
+    assert "No endpoint was requested." in inner(page, "coverage") and "coverage-table" not in page
+    assert "coverage-callgraph" not in page

@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -165,8 +166,28 @@ def test_by_default_the_run_id_is_every_reference_and_one_link_lists_the_run(sta
         "traces_link": link,
         "trace_log": str(log),
         "trace_log_not_written": 0,
+        "coverage": 0,
+        "budget_per_minute": None,
+        "budget_capped": 0,
+        "redirect_hops_traced": False,
+        "lost_workers": [],
     }
-    assert run["requests"] == int(sent) and run["traced"] == int(traced)
+    assert run["requests"] == int(sent) and run["traced"] == int(traced) and run["traced_exact"] is True
+    per_endpoint = {f"{e['method']} {e['name']}": e["traced"] for e in run["endpoints"]}
+    logged = Counter(f"{r['method']} {r['name']}" for r in records)
+    assert per_endpoint == {key: logged.get(key, 0) for key in per_endpoint}, "each endpoint's traced = its log records"
+    for endpoint in run["endpoints"]:
+        slowest = endpoint["slowest_trace"]
+        if endpoint["traced"]:
+            assert slowest["ref"] == run_id and slowest["link"] == link
+            times = [
+                r["response_time_ms"]
+                for r in records
+                if (r["method"], r["name"]) == (endpoint["method"], endpoint["name"])
+            ]
+            assert slowest["response_time_ms"] >= max(times) - 1, "the tracer's own time is at least Locust's"
+        else:
+            assert slowest is None
     assert run["start"] <= run["end"] and run["minutes"]
     assert sum(minute["requests"] for minute in run["minutes"]) == run["total"]["requests"] == int(sent)
     assert sum(e["requests"] for e in run["endpoints"]) == int(sent)

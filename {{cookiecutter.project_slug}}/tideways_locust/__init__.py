@@ -12,7 +12,8 @@ One module a concern:
 - ``signing``: the header, as Tideways' server checks it;
 - ``options``: the ``--tideways-*`` options and how each is read;
 - ``tracing``: which requests carry the header, and the user classes;
-- ``tracelog``: the count of traced requests, the trace log, the summary line;
+- ``sampling``: the first N requests of each endpoint, and a budget a minute, across workers;
+- ``tracelog``: the count of traced requests, by endpoint, the trace log, lost workers, the summary line;
 - ``runrecord``: the run's window and per-minute figures, the run file;
 - ``links``: links to a run's traces in the Tideways app;
 - ``event``: the run's event in Tideways (a marker or release at its start);

@@ -11,7 +11,8 @@ from .event import post_run_event
 from .options import Settings, new_run_id
 from .profiles import LoadRun
 from .runrecord import RunRecord
-from .tracelog import TraceReport
+from .sampling import SamplerSetup
+from .tracelog import REPORT_KEY, TraceReport
 from .webui import extend_web_ui
 
 logger = logging.getLogger("tideways_locust")
@@ -20,13 +21,18 @@ logger = logging.getLogger("tideways_locust")
 @events.init.add_listener
 def _on_init(environment, **_kwargs) -> None:
     report = environment.tideways_report = TraceReport(environment)
+    sampling = environment.tideways_sampling = SamplerSetup(environment, is_worker=report.is_worker)
+    report.sampling = sampling
+    sampling.register()
     load = environment.tideways_load = LoadRun(environment)
     environment.events.test_start.add_listener(report.on_test_start)
+    environment.events.test_start.add_listener(sampling.on_test_start)
     environment.events.test_start.add_listener(
         lambda environment, **kwargs: load.on_test_start(environment, is_master=not report.is_worker)
     )
     if report.is_worker:
         environment.events.report_to_master.add_listener(report.on_report_to_master)
+        environment.events.test_stop.add_listener(report.on_test_stop)
         environment.events.quit.add_listener(lambda **_: report.close())
         return
     if environment.parsed_options is not None:
@@ -35,6 +41,8 @@ def _on_init(environment, **_kwargs) -> None:
     run = environment.tideways_run_record = RunRecord(environment, report)
     environment.tideways_event = None  # the run's Tideways event (event.RunEvent), from test start
     environment.events.worker_report.add_listener(report.on_worker_report)
+    if hasattr(environment.runner, "clients"):  # a master: the workers' hand-overs between their reports
+        environment.runner.register_message(REPORT_KEY, report.on_worker_message)
     environment.events.reset_stats.add_listener(report.on_reset_stats)
     environment.events.test_start.add_listener(run.on_test_start)
     options = environment.parsed_options
@@ -52,10 +60,13 @@ def _on_init(environment, **_kwargs) -> None:
             event.stop()  # an attempt still out ends with its warning line, before the summary
         load.on_test_stop()  # the stage the run was in, when a signal stopped it before test_stop
         load.settle()  # the workers' last reports are in now
+        report.note_missing(quitting=True)  # the workers that quit are gone from Locust's list now
         if environment.parsed_options is not None:
             run.on_quit()
             if run.start is not None:
                 logger.info(report.summary())
+                for line in report.sampling_summary():
+                    logger.info(line)
                 if line := load.summary():
                     logger.info(line)
         report.close()

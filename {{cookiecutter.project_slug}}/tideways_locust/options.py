@@ -25,6 +25,8 @@ REF_MODES = ("run", "request")
 """``run``: every traced request carries the run's id, so one link lists the run's traces;
 ``request``: each carries an id of its own, so each trace log record links to its trace."""
 DEFAULT_REF_MODE = "run"
+MAX_TRACE_COVERAGE = 1000
+MAX_TRACE_BUDGET = 1_000_000
 DEFAULT_TRACE_LOG_MAX_MB = 100
 """A soak of hours at a high rate would write a trace log without end; a line a record is about 400 bytes."""
 
@@ -65,6 +67,22 @@ def bounded_number(low: float, high: float, what: str):
         return number
 
     return parse
+
+
+def whole_number(high: int, what: str):
+    """A parser of whole numbers from 0 to ``high`` that names a bad value and ``what`` they count."""
+
+    def parse(value: object) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or int(text) > high:
+            raise argparse.ArgumentTypeError(f"{value!r} is not allowed: give a whole number from 0 to {high} ({what})")
+        return int(text)
+
+    return parse
+
+
+parse_trace_coverage = whole_number(MAX_TRACE_COVERAGE, "requests of each endpoint to trace first; 0: none")
+parse_trace_budget = whole_number(MAX_TRACE_BUDGET, "traced requests a minute across the run; 0: no budget")
 
 
 def parse_ttl(value: object) -> int:
@@ -193,6 +211,22 @@ def _add_tideways_arguments(parser) -> None:
         help="Percent of requests that trigger a Tideways trace, 0 to 100 (default 1).",
     )
     parser.add_argument(
+        "--tideways-trace-coverage",
+        type=parse_trace_coverage,
+        env_var="LOCUST_TIDEWAYS_TRACE_COVERAGE",
+        default=0,
+        help="Trace the first N requests of every endpoint (Locust's request name) of a run, whatever "
+        "the rate, then sample at the rate (default 0: none).",
+    )
+    parser.add_argument(
+        "--tideways-trace-budget",
+        type=parse_trace_budget,
+        env_var="LOCUST_TIDEWAYS_TRACE_BUDGET",
+        default=0,
+        help="At most M traced requests in any minute, across all users and workers; "
+        "pick it below the Tideways plan's traces a minute (default 0: no budget).",
+    )
+    parser.add_argument(
         "--tideways-project",
         type=check_project,
         env_var="LOCUST_TIDEWAYS_PROJECT",
@@ -299,6 +333,8 @@ class Settings:
     def __init__(self, options) -> None:
         self.api_key = (getattr(options, "tideways_apikey", "") or "").strip()
         self.rate = parse_trace_rate(getattr(options, "tideways_trace_rate", DEFAULT_TRACE_RATE))
+        self.coverage = parse_trace_coverage(getattr(options, "tideways_trace_coverage", 0) or 0)
+        self.budget = parse_trace_budget(getattr(options, "tideways_trace_budget", 0) or 0)
         self.ttl = parse_ttl(getattr(options, "tideways_trace_ttl", DEFAULT_TTL))
         self.seed = getattr(options, "tideways_trace_seed", None)
         self.run = getattr(options, "tideways_run", "") or new_run_id()

@@ -243,6 +243,8 @@ class RunRecord:
         failures = failures_by_message(stats)
         host = without_userinfo(environment.host or getattr(options, "host", None))
         load = getattr(environment, "tideways_load", None)
+        sampling = self.report.sampling_figures()
+        traced = self.report.endpoints()
         return {
             "format": FORMAT,
             "run_id": figures["run_id"],
@@ -276,15 +278,24 @@ class RunRecord:
                 "traces_link": self.report.run_link(),
                 "trace_log": self.report.log_path or None,
                 "trace_log_not_written": self.report.not_logged,
+                "coverage": sampling["coverage"],
+                "budget_per_minute": sampling["budget"] or None,
+                "budget_capped": sampling["budget_capped"],
+                "redirect_hops_traced": False,
+                "lost_workers": list(self.report.lost.values()),
             },
             "trace_rate": {"asked": figures["rate_asked"], "reached": figures["rate_reached"]},
             "event": event.as_dict() if (event := getattr(environment, "tideways_event", None)) else None,
             "requests": figures["requests"],
             "traced": figures["traced"],
+            "traced_exact": figures["traced_exact"],
             "logins": LOGINS.as_dict(),
             "seconds": round(seconds, 3) if seconds is not None else None,
             "endpoints": [
-                entry_figures(entry, seconds, failures.get(entry_key(entry.method, entry.name)))
+                {
+                    **entry_figures(entry, seconds, failures.get(entry_key(entry.method, entry.name))),
+                    **traced.get(entry_key(entry.method, entry.name), {"traced": 0, "slowest_trace": None}),
+                }
                 for entry in sorted(self._entries(), key=_entry_key)
             ],
             "total": entry_figures(
@@ -317,9 +328,11 @@ class RunRecord:
         lines = [
             f"### Tideways traces of run `{f['run_id']}`",
             "",
-            f"{f['requests']} requests sent, {f['traced']} traced "
+            f"{f['requests']} requests sent, {'' if f['traced_exact'] else 'at least '}{f['traced']} traced "
             f"({f['rate_reached']:g} %, asked {f['rate_asked']:g} %).",
             "",
+            *[f"{line.removeprefix('Tideways ')}." for line in self.report.sampling_summary()],
+            *([""] if self.report.sampling_summary() else []),
             f"[Open the traces of this run in Tideways]({link})" if link else f"Traces: {f['traces']}.",
             "",
         ]

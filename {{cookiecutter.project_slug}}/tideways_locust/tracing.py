@@ -2,9 +2,17 @@
 
 ``HttpTidewaysUser`` and ``FastHttpTidewaysUser`` add ``X-Tideways-Profiler``
 (and ``X-Tideways-Ref``) to a sample of the requests their ``self.client``
-sends: ``--tideways-trace-rate`` percent of them, signed with the key from
-``--tideways-apikey``. User code needs no change; ``self.tidewaysProfilingHeaders()``
-from the Tideways documentation keeps working.
+sends: ``--tideways-trace-rate`` percent of them (and the first
+``--tideways-trace-coverage`` of each endpoint, within ``--tideways-trace-budget``:
+:mod:`.sampling`), signed with the key from ``--tideways-apikey``. User code needs
+no change; ``self.tidewaysProfilingHeaders()`` from the Tideways documentation keeps
+working.
+
+Only the request Locust sends carries the headers, never a hop of a redirect it follows:
+an application traces every request that carries a valid header, so a traced login POST
+answered 302 would give two traces for one request, and the count, the budget and the
+coverage would no longer be what the application took. The page a redirect lands on is
+traced when a user requests it itself.
 """
 
 from __future__ import annotations
@@ -25,8 +33,9 @@ from locust.contrib.fasthttp import FastHttpSession
 from . import logins
 from .options import Settings
 from .profiles.pacing import phase_first
+from .sampling import Sampler
 from .signing import PROFILER_HEADER, REF_HEADER, shared_signer
-from .tracelog import TraceReport
+from .tracelog import TraceReport, path_of
 
 Headers = Mapping[str, str] | None
 
@@ -66,7 +75,7 @@ _REDIRECT_TYPES: dict[type, type] = {}
 
 
 def _redirect_type(base: type) -> type:
-    """geventhttpclient's request class, minus the trace headers on a redirect to another origin.
+    """geventhttpclient's request class, minus the trace headers on every redirect hop.
 
     It follows redirects itself, keeping every header but ``Authorization`` on the way; one
     subclass a base class, shared by all users.
@@ -74,11 +83,8 @@ def _redirect_type(base: type) -> type:
     if base not in _REDIRECT_TYPES:
 
         def redirect(self, code, location):
-            origin = getattr(self, "_tideways_origin", None) or _origin(str(self.url))
             base.redirect(self, code, location)
-            self._tideways_origin = origin
-            if _origin(str(self.url)) != origin:
-                _discard_trace_headers(self.headers)
+            _discard_trace_headers(self.headers)
 
         _REDIRECT_TYPES[base] = type(f"Tideways{base.__name__}", (base,), {"redirect": redirect})
     return _REDIRECT_TYPES[base]
@@ -101,6 +107,8 @@ class _Tracer:
     """
 
     __slots__ = (
+        "_by_path",
+        "_client",
         "_decided",
         "_draw",
         "_fresh_header",
@@ -110,6 +118,7 @@ class _Tracer:
         "_rebuild_auth",
         "_ref",
         "_ref_prefix",
+        "_sampler",
         "_send",
         "_threshold",
         "_ttl",
@@ -117,7 +126,9 @@ class _Tracer:
         "report",
     )
 
-    def __init__(self, options, host: str | None, report: TraceReport | None = None) -> None:
+    def __init__(
+        self, options, host: str | None, report: TraceReport | None = None, sampler: Sampler | None = None
+    ) -> None:
         settings = Settings(options)
         self.rate = settings.rate
         self.report = report if report is not None else TraceReport(None)
@@ -125,10 +136,15 @@ class _Tracer:
         # run mode: every traced request carries the run's id; request mode: an id of its own.
         self._ref = settings.run if settings.ref_mode == "run" else None
         self._ref_prefix = f"{settings.run}-{_PROCESS_TOKEN}-"
-        signer = shared_signer(settings.api_key) if settings.api_key and self.rate > 0 else None
+        tracing = self.rate > 0 or (sampler is not None and sampler.coverage is not None)
+        signer = shared_signer(settings.api_key) if settings.api_key and tracing else None
         self._fresh_header = signer.fresh_header if signer is not None else None
         # A request is traced when a draw from [0, 1) falls below this; 0 traces nothing.
         self._threshold = self.rate / 100.0 if signer is not None else 0.0
+        # The run's coverage and budget (None: both off, the rate alone decides).
+        self._sampler = sampler if signer is not None else None
+        self._client = None
+        self._by_path = False  # requests' session names an unnamed request by its path
         self._origin = _origin(host or "")
         user_number = next(_USER_NUMBERS)
         self._draw = (random if settings.seed is None else random.Random(f"{settings.seed}/{user_number}")).random
@@ -140,6 +156,24 @@ class _Tracer:
 
     def _sampled(self) -> bool:
         return self._draw() < self._threshold
+
+    def _choose(self, method, url, kwargs) -> bool:
+        """Whether this request carries a trace: the rate's draw, or the coverage, within the budget."""
+        sampler = self._sampler
+        if sampler is None:
+            return self._draw() < self._threshold and self._same_origin(url)
+        if not self._same_origin(url):
+            return False
+        return sampler.choose(f"{method} {self.request_name(url, kwargs)}", self._draw() < self._threshold)
+
+    def request_name(self, url, kwargs) -> str:
+        """The request's name as Locust's stats key it, with its method: its endpoint."""
+        name = kwargs.get("name") or getattr(self._client, "request_name", None)
+        if not name:
+            name = url.decode("utf-8", "replace") if isinstance(url, bytes) else url
+            if self._by_path and name[:1] != "/":
+                name = path_of(name)
+        return name
 
     def _same_origin(self, url) -> bool:
         if isinstance(url, bytes):
@@ -159,9 +193,13 @@ class _Tracer:
 
     def explicit_headers(self) -> dict[str, str]:
         self._decided = True
-        return self._trace_headers() if self._sampled() else {}
+        if not self._sampled() or (self._sampler is not None and not self._sampler.take_explicit()):
+            return {}
+        return self._trace_headers()
 
-    def prepare(self, url, headers: Headers) -> tuple[Headers, dict[str, str] | None, str | None]:
+    def prepare(
+        self, url, headers: Headers, method: str = "GET", kwargs: dict | None = None
+    ) -> tuple[Headers, dict[str, str] | None, str | None]:
         """The caller's headers to send, the trace headers to add, and a traced request's reference id."""
         decided, self._decided = self._decided, False
         if headers and any(name.lower() == _PROFILER_LOWER for name in headers):
@@ -172,7 +210,7 @@ class _Tracer:
                 ref = self._new_ref()
                 return headers, {REF_HEADER: ref}, ref
             return headers, None, ref  # signed by tidewaysProfilingHeaders(): never sign twice
-        if decided or not self._sampled() or not self._same_origin(url):
+        if decided or not self._choose(method, url, kwargs or {}):
             return headers, None, None
         added = self._trace_headers()
         return headers, added, added[REF_HEADER]
@@ -181,9 +219,11 @@ class _Tracer:
         """Send every request of ``client`` (Locust's HttpSession or FastHttpSession) through ``request``.
 
         Both clients follow redirects keeping custom headers, so the trace headers are taken off
-        a redirect to another origin: a CDN, a payment provider or a login service never gets
-        a valid profiling header.
+        each redirect hop: the application traces the request Locust sent, once, and a CDN, a
+        payment provider or a login service a redirect leads to never gets a valid profiling header.
         """
+        self._client = client
+        self._by_path = isinstance(client, HttpSession)
         self._send = client.request
         client.request = self.request
         if isinstance(client, HttpSession):
@@ -199,10 +239,9 @@ class _Tracer:
             agent.request_type = _redirect_type(agent.request_type)
 
     def rebuild_auth(self, prepared_request, response) -> None:
-        """requests' ``Session.rebuild_auth`` on a redirect, minus the trace headers off the origin."""
+        """requests' ``Session.rebuild_auth`` on a redirect, minus the trace headers."""
         self._rebuild_auth(prepared_request, response)  # type: ignore[misc]
-        if not self._same_origin(prepared_request.url):
-            _discard_trace_headers(prepared_request.headers)
+        _discard_trace_headers(prepared_request.headers)
 
     def prepare_request(self, request):
         """requests' ``Session.prepare_request``, plus the trace headers of the request being sent."""
@@ -224,12 +263,15 @@ class _Tracer:
         """
         send = self._send
         if headers is None and not self._decided:  # the common case, kept short
-            if self._draw() >= self._threshold or (url[:1] != "/" and not self._same_origin(url)):
+            if self._sampler is None:
+                if self._draw() >= self._threshold or (url[:1] != "/" and not self._same_origin(url)):
+                    return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
+            elif not self._choose(method, url, kwargs):
                 return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
             added = self._trace_headers()
             ref = added[REF_HEADER]
         else:
-            headers, added, ref = self.prepare(url, headers)
+            headers, added, ref = self.prepare(url, headers, method, kwargs)
             if ref is None:
                 return send(method, url, *args, headers=headers, **kwargs)
         report = self.report
@@ -250,12 +292,12 @@ class _Tracer:
             # The run stopped this user while the request was out: the application has it (and
             # Tideways its trace) but Locust never reports it, so it is recorded here.
             if _was_sent(stopped.__traceback__):
-                report.unanswered(method, url, kwargs.get("name"), ref, started)
+                report.unanswered(method, url, self.request_name(url, kwargs), ref, started)
             raise
         finally:
             self._pending = None
         # Done: Locust has reported it (a catch_response request is reported when its block ends).
-        report.counted += 1
+        report.note_traced(method, self.request_name(url, kwargs), ref, url, (time.perf_counter() - started) * 1000)
         return response
 
 
@@ -271,7 +313,9 @@ class _TidewaysUserMixin:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         report = getattr(self.environment, "tideways_report", None)
-        self._tideways = _Tracer(self.environment.parsed_options, self.host, report)
+        sampling = getattr(self.environment, "tideways_sampling", None)
+        sampler = sampling.sampler if sampling is not None else None
+        self._tideways = _Tracer(self.environment.parsed_options, self.host, report, sampler)
         self._tideways.install(self.client)
         self.login = logins.install(self)  # outside the trace: its headers go with every request
         phase_first(self)  # in a rate profile: a random start within the first interval, before the login

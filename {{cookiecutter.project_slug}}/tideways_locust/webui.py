@@ -17,6 +17,10 @@ COLUMNS = [
     ("traces", "Traces in Tideways"),
     ("trace_log", "Trace log"),
     ("logins", "Logins"),
+    ("endpoints_traced", "Endpoints traced"),
+    ("no_callgraph", "No callgraph yet"),
+    ("budget", "Trace budget"),
+    ("lost_workers", "Lost workers"),
     ("load_profile", "Load profile"),
     ("asked_rate", "Asked rate"),
     ("not_sent", "Asked, not sent"),
@@ -63,7 +67,10 @@ def extend_web_ui(environment, report: TraceReport, load: LoadRun) -> None:
     def _add_tideways_figures(response):
         if flask_request.path.endswith("/stats/requests") and response.is_json:
             data = response.get_json()
-            data["extended_stats"] = [{"key": "tideways", "data": [{**report.figures(), **load.live()}]}]
+            figures = report.figures()
+            if not figures["traced_exact"]:
+                figures["traced"] = f"at least {figures['traced']}"
+            data["extended_stats"] = [{"key": "tideways", "data": [{**figures, **load.live()}]}]
             response.set_data(json.dumps(data))
         elif response.mimetype == "text/html" and flask_request.path.endswith("/") and not response.direct_passthrough:
             page = response.get_data(as_text=True)

@@ -23,6 +23,7 @@ from ..options import bounded_number
 from ..runrecord import write_json, write_text
 from .api import DEFAULT_API_URL, TOKEN_VARIABLE, URL_VARIABLE, TidewaysApi
 from .collect import Collector, RunFileError, load_run
+from .coverage_render import warning_lines
 from .render import html, markdown
 
 NAMES = ("tideways-report.md", "tideways-report.json", "tideways-report.html")
@@ -113,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     written = write_report(report, out)
     for problem in report["problems"]:
         print(f"tideways report: {problem}", file=sys.stderr)
+    for line in warning_lines(report["coverage"]):  # a lost worker: the traced figures are lower bounds
+        print(f"tideways report: {line}", file=sys.stderr)
     link = report["links"]["traces"]
     print(f"Traces of run {report['run']['id']}: {link or report['links']['help']}")
     print("Report: " + ", ".join(str(path) for path in written))

@@ -6,7 +6,9 @@ come from the run file the load test wrote; Tideways' figures from the API for
 that window; what could not be fetched is named in ``problems``. A run that
 followed a load profile also gets ``load``: its stages beside Tideways' minutes
 (``stages``), and for steps and breakpoint one more call, for the slowest traces
-of the first stage that broke.
+of the first stage that broke. A run file that records coverage also gives
+``coverage``: each endpoint's traced requests, its slowest one and the workers
+that were lost (``coverage``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import quote
 
 from ..links import APP_URL, HOW_TO_LINK, TidewaysProject, without_userinfo
 from ..runrecord import MINUTE, minute_of
+from . import coverage
 from .api import TOKEN_VARIABLE, ApiError, RateLimitError, TidewaysApi
 from .stages import BROKE_TRACES, LoadStages
 
@@ -299,6 +302,7 @@ class Collector:
                 self.problems.append(str(error))
         tideways = run.get("tideways") or {}
         rate = run.get("trace_rate") or {}
+        links = self.links()
         return {
             "format": FORMAT,
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -320,7 +324,8 @@ class Collector:
                 "requests": run.get("requests"),
                 "traced": run.get("traced"),
             },
-            "links": self.links(),
+            "links": links,
+            "coverage": coverage.of(run, self.project, links["traces"]),  # None for a run file of before
             "client": {"endpoints": run.get("endpoints") or [], "total": client_total},
             "server": server,
             "minutes": self.minutes(by_time),

@@ -2,7 +2,9 @@
 
 Both show the same sections, in the same order, from the report dict that
 ``python -m tideways_locust.report`` writes: the run, the link to its traces,
-the load profile when the run followed one (``stages_render``), Locust's
+each endpoint's traced requests when the run file records them
+(``coverage_render``, with a warning near the top when a distributed worker
+was lost), the load profile when the run followed one (``stages_render``), Locust's
 endpoints beside Tideways' transactions, the per-minute figures and the slowest
 traces. Nothing is computed here that is not in the dict.
 
@@ -20,7 +22,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from . import stages_render
+from . import coverage_render, stages_render
 from .chart import svg_chart
 from .text import (
     fmt_count,
@@ -79,6 +81,7 @@ def markdown(report: dict) -> str:
         if report.get("complete") is False:
             head = "**Incomplete report.** Some parts could not be fetched:"
         out += [f"> {head}", ">", *[f"> - {md(problem)}" for problem in problems], ""]
+    out += coverage_render.markdown_warning(report.get("coverage"))  # nothing when the traced figures are exact
 
     out += ["## The run", ""]
     for name, value in _run_facts(run, window):
@@ -95,6 +98,7 @@ def markdown(report: dict) -> str:
         out += [md(links.get("help") or "No link to the traces of this run."), ""]
     out += [_ref_mode_text(run), ""]  # our words: Markdown as they are
 
+    out += coverage_render.markdown(report.get("coverage"))  # nothing for a run file that does not record it
     out += stages_render.markdown(report.get("load"), server_missing(report))  # nothing without a profile
 
     out += ["## Client beside server", "", "### Locust (client)", ""]
@@ -256,5 +260,7 @@ def html(report: dict) -> str:
         minutes=[_minute_cells(m) for m in minutes],
         traces=traces,
         load=stages_render.page(report.get("load"), server_missing(report)),
+        coverage=coverage_render.page(report.get("coverage")),
+        lost_workers=coverage_render.warning(report.get("coverage")),
         generated=_text(report.get("generated")),
     )
