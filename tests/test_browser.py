@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -88,6 +89,9 @@ def test_the_web_ui_tab_shows_the_run_and_opens_its_traces(bake, baked_python, b
             == f"https://app.tideways.io/o/acme/shop/traces?cid={row['Run id (X-Tideways-Ref)']}"
         )
         assert int(row["Requests sent"]) >= int(row["Traced"]) > 0 and row["Rate asked %"] == "100"
+        # The baked locust.conf's coverage; a request Locust has counted may not be counted as traced yet.
+        assert re.fullmatch(r"\d+ of \d+ \(first 1 of each\)", row["Endpoints traced"]), row["Endpoints traced"]
+        assert row["Trace budget"] == "(none: --tideways-trace-budget)" and row["Lost workers"] == "(none)"
         with context.expect_page() as new_page:
             link.click()
         new_page.value.wait_for_load_state()
@@ -132,6 +136,15 @@ def test_the_html_report_shows_the_link_the_figures_and_the_chart(browser, tmp_p
     assert traces.count() == len(data["traces"]) > 0
     first = traces.first.locator("a").first.get_attribute("href")
     assert first == data["traces"][0]["url"]
+    # Coverage: each endpoint with its traced requests and the run's traces (run ref mode), all covered.
+    coverage = page.locator("#coverage-table tbody tr")
+    assert coverage.count() == len(data["coverage"]["endpoints"]) == len(data["client"]["endpoints"])
+    assert page.locator("#coverage-table a.coverage-link").count() == coverage.count()
+    assert {a.get_attribute("href") for a in page.locator("#coverage-table a.coverage-link").all()} == {
+        data["links"]["traces"]
+    }
+    assert page.locator("[data-no-callgraph]").count() == 0 and page.locator("#coverage").is_visible()
+    assert "Every endpoint requested has at least one callgraph" in page.locator("#coverage-callgraph").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "tideways-report.png"), full_page=True)
     context.close()

@@ -12,6 +12,8 @@ as Tideways does.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import bake_ok
@@ -110,6 +112,10 @@ def test_every_user_logs_in_as_its_own_account_with_only_the_login_page_set(php_
     assert "logins: 4 users logged in (form) with 4 accounts, 0 re-logins, 0 failed" in run.stderr
     traced = [r for r in records if r["profiler"] != "absent"]
     assert traced and all(r["profiler"] == "accepted" for r in traced), {r["profiler"] for r in traced}
+    # The login's POST is answered with a redirect within the application: its hop carries no header,
+    # so the summary counts what the application took, one trace a request.
+    summary = re.search(r"Tideways: \d+ requests sent, (\d+) traced", run.stderr)
+    assert summary and int(summary[1]) == len(traced), (summary and summary[0], len(traced))
     assert no_secret_in(run.stderr)
 
 

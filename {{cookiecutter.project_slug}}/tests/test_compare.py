@@ -224,6 +224,19 @@ def test_runs_that_asked_other_loads_differ_one_line_each(tmp_path):
     assert noted == ["trace rate: baseline 1.0, this run 5.0"]
 
 
+def test_coverage_and_budget_are_said_and_an_older_baseline_had_neither(tmp_path):
+    before = a_run(tmp_path, "a", run_data(shop()))  # a run file of before coverage: no such settings
+    now = a_run(tmp_path, "b", run_data(shop(), trace_coverage=1, trace_budget=30))
+    refused, noted = runs.differences(before, now)
+    assert refused == []
+    assert noted == [
+        "trace coverage (--tideways-trace-coverage): baseline 0, this run 1",
+        "trace budget a minute (--tideways-trace-budget): baseline 0, this run 30",
+    ]
+    same = a_run(tmp_path, "c", run_data(shop(), trace_coverage=0, trace_budget=0))
+    assert runs.differences(before, same) == ([], [])
+
+
 def test_hostile_names_are_text_in_both_renderings(tmp_path):
     evil = "<img src=x onerror=alert(1)>|[x](javascript:alert(1))"
     before = a_run(tmp_path, "a", run_data([endpoint(evil, {10: 200})]))
@@ -343,7 +356,8 @@ def each_endpoint_has(target, count: int):
 
 
 def load_test(start_target, start_tideways_api, folder: Path, port: int, products_ms: int):
-    """One run against a target on ``port`` whose product pages take ``products_ms``; then its report."""
+    """One run against a target on ``port`` whose product pages take ``products_ms``; then its report.
+    The run's target log is kept as ``target.jsonl`` in ``folder``."""
     target = start_target(API_KEY, "--port", str(port), "--delay", "/=20", "--delay", f"/products/={products_ms}")
     folder.mkdir(parents=True)
     result = run_locust(
@@ -358,6 +372,7 @@ def load_test(start_target, start_tideways_api, folder: Path, port: int, product
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     target.stop()  # the next run's target takes the same port: the same host
+    (folder / "target.jsonl").write_bytes(Path(target.log).read_bytes())
     api = start_tideways_api(PROJECT, target_log=target.log)
     report = subprocess.run(
         [sys.executable, "-m", "tideways_locust.report", "--run-file", str(folder / "tideways-run.json"),
@@ -387,7 +402,12 @@ def test_the_same_target_twice_flags_nothing_and_one_slower_endpoint_only_that(
         assert data["regressions"] == [], data["regressions"]
         assert data["server"] is not None and {r["verdict"] for r in data["server"]} <= {UNCHANGED, NOT_ENOUGH}
 
-    api = load_test(start_target, start_tideways_api, tmp_path / "b", port, products_ms=240)  # 200 ms to 260: +30 %
+    load_test(start_target, start_tideways_api, tmp_path / "b", port, products_ms=240)  # 200 ms to 260: +30 %
+    # One application behind both runs, as in Tideways: its traces of the baseline's minutes and of this
+    # run's, whichever minutes the two runs fell in.
+    both = tmp_path / "both.jsonl"
+    both.write_bytes(b"".join((tmp_path / name / "target.jsonl").read_bytes() for name in ("a3", "b")))
+    api = start_tideways_api(PROJECT, target_log=both)
     result, data = compared(tmp_path, "b", "a3", api)
     assert result.returncode == 4, f"{result.stdout}\n{result.stderr}"
     assert [(r["side"], r["name"]) for r in data["regressions"]] == [

@@ -2,7 +2,7 @@
 
 The runtime reaches into Locust: both clients' ``request``, requests' ``prepare_request``
 and ``rebuild_auth`` on ``HttpSession``, geventhttpclient's request class on
-``FastHttpSession``, Locust's events and its statistics' entries. A Locust release that
+``FastHttpSession``, Locust's events, its runners' messages and its statistics' entries. A Locust release that
 moves one of them must stop the run with one line, never turn it into a run that quietly
 sends no profiling header (or sends one where it must not).
 
@@ -23,6 +23,7 @@ import locust
 from locust import events
 from locust.clients import HttpSession
 from locust.contrib import fasthttp
+from locust.runners import Runner
 from locust.stats import StatsEntry
 
 logger = logging.getLogger("tideways_locust")
@@ -39,8 +40,8 @@ PYTHON = (3, 11)
 """The oldest Python the runtime runs on. Locust 2.42 to 2.46.0 also run on 3.10, but there
 FastHttpUser gets geventhttpclient 2.4, which breaks the connection on a redirect after a POST."""
 
-EVENTS = ("init", "init_command_line_parser", "test_start", "quit", "request", "report_to_master", "worker_report",
-          "reset_stats")  # fmt: skip
+EVENTS = ("init", "init_command_line_parser", "test_start", "test_stop", "quit", "request", "report_to_master",
+          "worker_report", "reset_stats")  # fmt: skip
 
 
 def takes(function, *names: str) -> bool:
@@ -74,6 +75,10 @@ def missing() -> list[str]:
     if not callable(getattr(StatsEntry, "unserialize", None)):
         found.append("StatsEntry.unserialize()")
     found += [f"the {name} event" for name in EVENTS if not hasattr(events, name)]
+    # Coverage claims and the workers' hand-overs between the master and its workers.
+    found += [
+        f"Runner.{name}()" for name in ("register_message", "send_message") if not callable(getattr(Runner, name, None))
+    ]
     if not found and not _prepared_headers_are_sent():
         found.append("HttpSession sending the request its prepare_request() returns")
     return found

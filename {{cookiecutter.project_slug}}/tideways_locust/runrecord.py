@@ -264,6 +264,8 @@ class RunRecord:
                 "exclude_tags": sorted(getattr(options, "exclude_tags", None) or []),
                 "login": getattr(options, "app_login", None) or "none",
                 "trace_rate": figures["rate_asked"],
+                "trace_coverage": sampling["coverage"],
+                "trace_budget": sampling["budget"],
                 "ref_mode": figures["ref_mode"],
                 "locust": locust_version,
                 "runtime": runtime_digest(),

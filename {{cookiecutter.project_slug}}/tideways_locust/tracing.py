@@ -160,11 +160,12 @@ class _Tracer:
     def _choose(self, method, url, kwargs) -> bool:
         """Whether this request carries a trace: the rate's draw, or the coverage, within the budget."""
         sampler = self._sampler
-        if sampler is None:
-            return self._draw() < self._threshold and self._same_origin(url)
+        hit = self._draw() < self._threshold
+        if sampler is None or sampler.coverage is None:  # the rate alone chooses, the budget may refuse
+            return hit and self._same_origin(url) and (sampler is None or sampler.choose("", hit))
         if not self._same_origin(url):
             return False
-        return sampler.choose(f"{method} {self.request_name(url, kwargs)}", self._draw() < self._threshold)
+        return sampler.choose(f"{method} {self.request_name(url, kwargs)}", hit)
 
     def request_name(self, url, kwargs) -> str:
         """The request's name as Locust's stats key it, with its method: its endpoint."""

@@ -32,13 +32,15 @@ REFUSED = {
 """Settings that change the load asked of the host: runs that differ in one are not comparable."""
 NOTED = {
     "trace_rate": "trace rate",
+    "trace_coverage": "trace coverage (--tideways-trace-coverage)",
+    "trace_budget": "trace budget a minute (--tideways-trace-budget)",
     "ref_mode": "X-Tideways-Ref mode",
     "locust": "Locust version",
     "runtime": "tideways_locust runtime",
     "workers": "workers",
 }
 """Settings that may move the figures a little: said, never refused."""
-DEFAULTS = {"load_profile": "constant"}
+DEFAULTS = {"load_profile": "constant", "trace_coverage": 0, "trace_budget": 0}
 """What a run file written before a setting was kept ran with."""
 
 
