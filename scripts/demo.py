@@ -113,18 +113,43 @@ def tideways_report(python: Path, project: Path, api_url: str, reports: Path, ap
         f"Tideways: {server['requests']} requests "
         f"({data['server']['reached_php_percent']:g} % of Locust's reached PHP), p95 {server['p95_ms']:g} ms"
     )
+    print(
+        f"The links above and below are the stand-in's: they name {PROJECT}, a Tideways project made up for the "
+        "demo, so they open nothing in Tideways. A project baked with your tideways_project links to its own traces."
+    )
+    if data["traces"]:
+        print(f"The stand-in's slowest traces (links into the made-up {PROJECT}):")
     for trace in data["traces"][:3]:
         print(f"  slow trace {trace['response_time_ms']:g} ms  {trace['transaction']}  {trace['url']}")
     print(f"Open {reports / 'tideways-report.html'} in a browser.")
     return 0
 
 
+def bake(work: Path) -> Path:
+    """The defaults baked into ``work``. The bake's hook prints the next steps for a project a person keeps;
+    the demo's is removed at its end, so they are left out (its other lines, warnings, are shown)."""
+    with tempfile.TemporaryFile() as captured:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(captured.fileno(), 1)  # the hook is a process of its own: its output goes to file descriptor 1
+        try:
+            project = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(work)))
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+        captured.seek(0)
+        said = captured.read().decode("utf-8", "replace")
+    print(said.split("Next steps:", 1)[0].rstrip(), flush=True)
+    return project
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     python = ensure_baked_venv()
     work = Path(tempfile.mkdtemp(prefix="tideways-locust-demo-"))
-    project = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(work)))
-    print(f"Baked the default answers into {project}")
+    project = bake(work)
+    print(f"Baked the default answers into {project}, a temporary folder the demo removes at its end (--keep keeps it)")
 
     api_key = secrets.token_hex(16)  # throwaway: the target checks with it, nobody else knows it
     env = {name: value for name, value in os.environ.items() if not name.startswith("LOCUST_")}
@@ -185,8 +210,9 @@ def traced_run(args, python: Path, project: Path, work: Path, env: dict, api_url
     share = 100 * counts["traced"] / counts["requests"] if counts["requests"] else 0.0
     print(
         f"\nTideways demo: {counts['requests']} requests sent, {counts['traced']} traced "
-        f"({share:.1f} %, asked {args.trace_rate} %), {counts['accepted']} accepted, "
-        f"{counts['rejected']} rejected by the header check."
+        f"({share:.1f} %, asked {args.trace_rate} % plus the first of each endpoint (the baked coverage), "
+        f"each request drawn on its own: the share nears the rate over many requests), "
+        f"{counts['accepted']} accepted, {counts['rejected']} rejected by the header check."
     )
     events = [call["event"] for call in target_module.read_log(calls) if call["path"] == "/api/events"]
     for event in events:  # the run posts one, unless Tideways' events are turned off

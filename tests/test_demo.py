@@ -29,3 +29,8 @@ def test_demo_traces_links_and_reports(capfd, tmp_path):
     assert int(figures[2]) == data["server"]["total"]["requests"] == sent, "every request reached the target"
     assert data["complete"] and data["traces"]
     assert out.rstrip().endswith(f"Open {reports / 'tideways-report.html'} in a browser.")
+    # Nothing that is not so: no next steps for the removed folder, the made-up project's links said to be.
+    assert "Next steps" not in out and "cd shop_load_test" not in out
+    assert "a temporary folder the demo removes at its end (--keep keeps it)" in out
+    assert "The links above and below are the stand-in's: they name demo/shop, a Tideways project made up" in out
+    assert "each request drawn on its own: the share nears the rate over many requests" in out

@@ -67,6 +67,7 @@ def test_rate_0_sends_no_header(user_class, start_target):
     assert target.records()
     assert all(r["profiler"] is None for r in target.records() + other.records())
     assert "no API key" not in result.stderr
+    assert "traces: none traced: the trace rate is 0 (--tideways-trace-rate) and coverage is off," in result.stderr
 
 
 def test_no_key_sends_no_header_and_warns_once(start_target):
@@ -76,6 +77,7 @@ def test_no_key_sends_no_header_and_warns_once(start_target):
     assert target.records()
     assert all(r["profiler"] is None for r in target.records())
     assert result.stderr.count("no API key") == 1, result.stderr
+    assert "traces: none traced: the run had no Tideways API key (LOCUST_TIDEWAYS_APIKEY)" in result.stderr
     assert API_KEY not in result.stderr + result.stdout
 
 

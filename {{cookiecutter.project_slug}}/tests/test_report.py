@@ -810,3 +810,22 @@ def test_a_run_file_without_coverage_is_reported_as_before(tmp_path):
     shown = [(tmp_path / "reports" / name).read_text() for name in ("tideways-report.md", "tideways-report.html")]
     assert not [heading for text in shown for heading in COVERAGE_HEADINGS if heading in text]
     assert "Lost workers" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "why", ["none traced: the run had no Tideways API key (LOCUST_TIDEWAYS_APIKEY) to sign a header with", None]
+)
+def test_a_run_that_traced_nothing_gets_no_link_and_says_why(tmp_path, why):
+    path = a_run_file(tmp_path)
+    run = json.loads(path.read_text())
+    run["traced"] = 0
+    run["tideways"]["none_traced"] = why
+    path.write_text(json.dumps(run))
+    result = run_report(tmp_path, "--wait", "0", api_url="http://127.0.0.1:9/apps/api")
+    data = written(tmp_path / "reports")
+    assert data["links"]["traces"] is None, "no link to an empty list of traces"
+    said = why or "none traced (no API key, a trace rate of 0, nothing sent, or none drawn at a low rate)"
+    assert data["links"]["help"] == f"No link: {said}."
+    page = (tmp_path / "reports" / "tideways-report.html").read_text()
+    assert 'id="traces-link"' not in page and said in page
+    assert "cid=" not in (tmp_path / "reports" / "tideways-report.md").read_text(), result.stderr

@@ -32,7 +32,8 @@ from tests.conftest import (
 from tests.target import whole_lines
 
 SUMMARY = re.compile(
-    r"Tideways: (\d+) requests sent, (\d+) traced \(([\d.]+) %, asked ([\d.]+) %\), "
+    r"Tideways: (\d+) requests sent, (\d+) traced \(([\d.]+) %, asked ([\d.]+) %, each request drawn on its own: "
+    r"the share nears the rate over many requests\), "
     r"X-Tideways-Ref (?:is (\S+)|starts with (\S+)-), traces: (.+), trace log: (.+)"
 )
 HELD = ROOT / "tests" / "locustfiles" / "held.py"
@@ -171,6 +172,7 @@ def test_by_default_the_run_id_is_every_reference_and_one_link_lists_the_run(sta
         "budget_capped": 0,
         "redirect_hops_traced": False,
         "lost_workers": [],
+        "none_traced": None,
     }
     assert run["requests"] == int(sent) and run["traced"] == int(traced) and run["traced_exact"] is True
     per_endpoint = {f"{e['method']} {e['name']}": e["traced"] for e in run["endpoints"]}

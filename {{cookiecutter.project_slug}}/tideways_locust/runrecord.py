@@ -285,6 +285,7 @@ class RunRecord:
                 "budget_capped": sampling["budget_capped"],
                 "redirect_hops_traced": False,
                 "lost_workers": list(self.report.lost.values()),
+                "none_traced": self.report.why_none_traced(),
             },
             "trace_rate": {"asked": figures["rate_asked"], "reached": figures["rate_reached"]},
             "event": event.as_dict() if (event := getattr(environment, "tideways_event", None)) else None,
@@ -331,7 +332,7 @@ class RunRecord:
             f"### Tideways traces of run `{f['run_id']}`",
             "",
             f"{f['requests']} requests sent, {'' if f['traced_exact'] else 'at least '}{f['traced']} traced "
-            f"({f['rate_reached']:g} %, asked {f['rate_asked']:g} %).",
+            f"({self.report.rate_words()}).",
             "",
             *[f"{line.removeprefix('Tideways ')}." for line in self.report.sampling_summary()],
             *([""] if self.report.sampling_summary() else []),

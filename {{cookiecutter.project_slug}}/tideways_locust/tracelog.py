@@ -86,11 +86,27 @@ class TraceReport:
     # -- links --
 
     def run_link(self) -> str | None:
-        """The app's list of this run's traces (run mode), when the project is known."""
+        """The app's list of this run's traces (run mode), when the project is known and a request was traced."""
         settings = self.settings
-        if settings is None or settings.project is None or settings.ref_mode != "run":
+        if settings is None or settings.project is None or settings.ref_mode != "run" or not self.traced:
             return None
         return settings.project.traces_link(settings.run)
+
+    def why_none_traced(self) -> str | None:
+        """Why no request of the run carried a profiling header, when none did; ``None`` when one did."""
+        if self.traced:
+            return None
+        settings = self.settings
+        sent = self.environment.stats.total.num_requests if self.environment is not None else 0
+        if settings is None:
+            return "none traced: the run has not started"
+        if not settings.api_key:
+            return "none traced: the run had no Tideways API key (LOCUST_TIDEWAYS_APIKEY) to sign a header with"
+        if settings.rate == 0 and not settings.coverage:
+            return "none traced: the trace rate is 0 (--tideways-trace-rate) and coverage is off"
+        if not sent:
+            return "none traced: no request was sent"
+        return f"none traced: none of the {sent} requests was drawn at {settings.rate:g} %"
 
     def record_link(self, ref: str) -> str | None:
         settings = self.settings
@@ -327,6 +343,8 @@ class TraceReport:
         return self.log_path
 
     def link_help(self) -> str:
+        if why := self.why_none_traced():
+            return why
         settings = self.settings
         if settings is not None and settings.project is not None:
             return "one link per trace log record (--tideways-ref-mode request)"
@@ -337,10 +355,19 @@ class TraceReport:
         ref = "X-Tideways-Ref" + (" is " if f["ref_mode"] == "run" else " starts with ")
         return (
             f"Tideways: {f['requests']} requests sent, {'' if f['traced_exact'] else 'at least '}{f['traced']} traced "
-            f"({f['rate_reached']:g} %, asked {f['rate_asked']:g} %), "
+            f"({self.rate_words()}), "
             f"{ref}{f['run_id']}{'' if f['ref_mode'] == 'run' else '-'}, traces: {f['traces']}, "
             f"trace log: {f['trace_log']}" + (f", logins: {LOGINS.text()}" if LOGINS.text() else "")
         )
+
+    def rate_words(self) -> str:
+        """The reached and the asked rate, and why they differ: ``5.33 %, asked 1 %, ...``."""
+        f, sampling = self.figures(), self.sampling_figures()
+        asked = f"asked {f['rate_asked']:g} %"
+        if sampling["coverage"]:
+            asked += f" plus the first {sampling['coverage']} of each endpoint"
+        chance = "each request drawn on its own: the share nears the rate over many requests"
+        return f"{f['rate_reached']:g} %, {asked}, {chance}"
 
     def sampling_summary(self) -> list[str]:
         """The lines on the coverage, the budget and lost workers, when there is something to say."""

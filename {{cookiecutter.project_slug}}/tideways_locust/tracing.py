@@ -74,6 +74,15 @@ def _discard_trace_headers(headers) -> None:
 _REDIRECT_TYPES: dict[type, type] = {}
 
 
+class _Unnamed:
+    """A client without ``rename_request()``: its requests are named by their URL."""
+
+    request_name = None
+
+
+_UNNAMED = _Unnamed()
+
+
 def _redirect_type(base: type) -> type:
     """geventhttpclient's request class, minus the trace headers on every redirect hop.
 
@@ -143,7 +152,7 @@ class _Tracer:
         self._threshold = self.rate / 100.0 if signer is not None else 0.0
         # The run's coverage and budget (None: both off, the rate alone decides).
         self._sampler = sampler if signer is not None else None
-        self._client = None
+        self._client = _UNNAMED
         self._by_path = False  # requests' session names an unnamed request by its path
         self._origin = _origin(host or "")
         user_number = next(_USER_NUMBERS)
@@ -157,10 +166,12 @@ class _Tracer:
     def _sampled(self) -> bool:
         return self._draw() < self._threshold
 
-    def _choose(self, method, url, kwargs) -> bool:
-        """Whether this request carries a trace: the rate's draw, or the coverage, within the budget."""
+    def _choose(self, method, url, kwargs, hit: bool | None = None) -> bool:
+        """Whether this request carries a trace: the rate's draw (``hit``, drawn here when not given), or the
+        coverage, within the budget."""
         sampler = self._sampler
-        hit = self._draw() < self._threshold
+        if hit is None:
+            hit = self._draw() < self._threshold
         if sampler is None or sampler.coverage is None:  # the rate alone chooses, the budget may refuse
             return hit and self._same_origin(url) and (sampler is None or sampler.choose("", hit))
         if not self._same_origin(url):
@@ -169,7 +180,7 @@ class _Tracer:
 
     def request_name(self, url, kwargs) -> str:
         """The request's name as Locust's stats key it, with its method: its endpoint."""
-        name = kwargs.get("name") or getattr(self._client, "request_name", None)
+        name = kwargs.get("name") or self._client.request_name
         if not name:
             name = url.decode("utf-8", "replace") if isinstance(url, bytes) else url
             if self._by_path and name[:1] != "/":
@@ -223,7 +234,7 @@ class _Tracer:
         each redirect hop: the application traces the request Locust sent, once, and a CDN, a
         payment provider or a login service a redirect leads to never gets a valid profiling header.
         """
-        self._client = client
+        self._client = client if hasattr(client, "request_name") else _UNNAMED  # Locust's clients have it
         self._by_path = isinstance(client, HttpSession)
         self._send = client.request
         client.request = self.request
@@ -264,11 +275,21 @@ class _Tracer:
         """
         send = self._send
         if headers is None and not self._decided:  # the common case, kept short
-            if self._sampler is None:
+            sampler = self._sampler
+            if sampler is None:
                 if self._draw() >= self._threshold or (url[:1] != "/" and not self._same_origin(url)):
                     return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
-            elif not self._choose(method, url, kwargs):
-                return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
+            else:
+                hit = self._draw() < self._threshold
+                coverage = sampler.coverage
+                # Most requests: an endpoint that has its first N (named as Locust names a relative URL), no hit.
+                if not hit and (
+                    coverage is None
+                    or f"{method} {kwargs.get('name') or self._client.request_name or url}" in coverage.done
+                ):
+                    return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
+                if not self._choose(method, url, kwargs, hit):
+                    return send(method, url, *args, **kwargs) if args or kwargs else send(method, url)
             added = self._trace_headers()
             ref = added[REF_HEADER]
         else:

@@ -31,6 +31,10 @@ class RunFileError(Exception):
     """The run file is missing or not one the load test wrote; the message names it and the problem."""
 
 
+NONE_TRACED = "none traced (no API key, a trace rate of 0, nothing sent, or none drawn at a low rate)"
+"""Why a run file of before ``none_traced`` traced nothing."""
+
+
 def load_run(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as source:
@@ -152,6 +156,9 @@ class Collector:
 
     def links(self) -> dict:
         run = self.run
+        if run.get("traced") == 0:  # a link to an empty list would mislead: say why there is none
+            why = (run.get("tideways") or {}).get("none_traced") or NONE_TRACED
+            return {"traces": None, "help": f"No link: {why}."}
         if self.project is None:
             return {"traces": None, "help": f"No link: {HOW_TO_LINK}."}
         if (run.get("tideways") or {}).get("ref_mode") == "request":
