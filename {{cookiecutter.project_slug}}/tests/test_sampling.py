@@ -124,13 +124,13 @@ def test_a_budget_holds_over_any_window_and_counts_what_it_refused(monkeypatch):
     now = [1000.0]
     monkeypatch.setattr("tideways_locust.sampling.time.monotonic", lambda: now[0])
     budget = Budget(3)
-    assert [budget.take() for _ in range(5)] == [True, True, True, False, False]
+    assert [bool(budget.take()) for _ in range(5)] == [True, True, True, False, False]
     assert budget.capped == 2
     now[0] += BUDGET_WINDOW - 0.01
     assert not budget.take(), "the first of the three is not a window old yet"
     now[0] += 0.01
     assert budget.take() and budget.take() and budget.take() and not budget.take()
-    budget.give_back()
+    budget.give_back(now[0])
     assert budget.take(), "a token given back is taken again"
     assert not Budget(0).take(), "a share of 0 traces nothing"
 

@@ -33,7 +33,7 @@ def event_body(environment, settings: Settings, report: TraceReport | None, even
     users = getattr(options, "num_users", None)
     host = without_userinfo(environment.host or getattr(options, "host", None))
     parts = [f"{users} users" if users is not None else "users of a load shape", f"host {host or '(none)'}"]
-    link = report.run_link() if report is not None else None
+    link = report.run_link(traced_only=False) if report is not None else None  # before any request
     if link:
         parts.append(f"traces: {link}")
     body = {

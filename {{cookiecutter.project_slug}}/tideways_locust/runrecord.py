@@ -334,12 +334,16 @@ class RunRecord:
             f"{f['requests']} requests sent, {'' if f['traced_exact'] else 'at least '}{f['traced']} traced "
             f"({self.report.rate_words()}).",
             "",
-            *[f"{line.removeprefix('Tideways ')}." for line in self.report.sampling_summary()],
+            *[_sentence(line.removeprefix("Tideways ")) for line in self.report.sampling_summary()],
             *([""] if self.report.sampling_summary() else []),
             f"[Open the traces of this run in Tideways]({link})" if link else f"Traces: {f['traces']}.",
             "",
         ]
         return "\n".join(lines) + "\n"
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 def _unserialized(data: dict, stats) -> StatsEntry:

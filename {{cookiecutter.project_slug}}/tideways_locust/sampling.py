@@ -19,6 +19,7 @@ One :class:`Sampler` a process (``environment.tideways_sampler``), shared by its
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import time
@@ -51,19 +52,21 @@ class Budget:
         self._times: deque[float] = deque(maxlen=limit or 1)
         self.capped = 0  # requests chosen for a trace that the budget left untraced
 
-    def take(self) -> bool:
+    def take(self) -> float:
+        """The moment taken from the budget (true), or 0.0 when it is spent."""
         times = self._times
         if self.limit:
             now = time.monotonic()
             if len(times) < self.limit or now - times[0] >= BUDGET_WINDOW:
                 times.append(now)
-                return True
+                return now
         self.capped += 1
-        return False
+        return 0.0
 
-    def give_back(self) -> None:
-        """Undo the last ``take()``: the request it was taken for is not traced after all."""
-        self._times.pop()
+    def give_back(self, taken: float) -> None:
+        """Undo a ``take()`` whose request is not traced after all (other users may have taken since)."""
+        with contextlib.suppress(ValueError):  # already out of the window's deque
+            self._times.remove(taken)
 
 
 class Coverage:
@@ -110,20 +113,21 @@ class Sampler:
         """Whether a request of endpoint ``key`` is traced; ``hit``: the rate's draw chose it."""
         coverage, budget = self.coverage, self.budget
         if coverage is not None and key not in coverage.done:
-            if budget is not None and not budget.take():
+            taken = budget.take() if budget is not None else 1.0
+            if not taken:
                 return False
-            if coverage.claim(key):
+            if coverage.claim(key):  # on a worker, a round trip to the master: other users run meanwhile
                 return True
             if not hit and budget is not None:
-                budget.give_back()
+                budget.give_back(taken)
             return hit
         if not hit:
             return False
-        return budget is None or budget.take()
+        return budget is None or bool(budget.take())
 
     def take_explicit(self) -> bool:
         """The budget's word on a request that ``tidewaysProfilingHeaders()`` sampled at the rate."""
-        return self.budget is None or self.budget.take()
+        return self.budget is None or bool(self.budget.take())
 
 
 def budget_shares(budget: int, workers: list[str]) -> dict[str, int]:

@@ -85,10 +85,16 @@ class TraceReport:
 
     # -- links --
 
-    def run_link(self) -> str | None:
-        """The app's list of this run's traces (run mode), when the project is known and a request was traced."""
+    def run_link(self, traced_only: bool = True) -> str | None:
+        """The app's list of this run's traces (run mode), when the project is known and, ``traced_only``,
+        a request was traced (the run's event names it before any was)."""
         settings = self.settings
-        if settings is None or settings.project is None or settings.ref_mode != "run" or not self.traced:
+        if (
+            settings is None
+            or settings.project is None
+            or settings.ref_mode != "run"
+            or (traced_only and not self.traced)
+        ):
             return None
         return settings.project.traces_link(settings.run)
 
