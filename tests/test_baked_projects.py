@@ -4,10 +4,11 @@ The baked tests of the runtime start Locust in a folder without the project's
 ``locust.conf``, with made-up keys and accounts, so they do the same in every kind
 of project; the tests marked ``project`` run the project's own files (its
 ``locust.conf`` and login, its users, those generated from an API description, its
-images). So the whole suite runs in two kinds, one with every default and one with
-the other answers (the load-profile runs, on a locustfile of their own, in the
-first only), and the ``project`` tests in every other kind: each ``login``,
-users from an OpenAPI document and from a HAR recording, each ``deployment`` and
+images). The runtime and ``tests/`` are copied into a bake, not rendered (cookiecutter.json's
+``_copy_without_render``), so the rest is the same code in every kind: the whole suite runs
+once, with every default, and the ``project`` tests in every other kind: the other answers
+together (FastHttpUser, hostile endpoints, a form login, both deployments and pipelines), each
+``login``, users from an OpenAPI document and from a HAR recording, each ``deployment`` and
 ``ci``, combined so that each login meets each kind of users.
 """
 
@@ -19,9 +20,6 @@ from tests.conftest import REPO, BakedProject
 from tests.test_bake import HOSTILE_ENDPOINTS
 
 EVERYTHING: list[str] = []
-# The load-profile runs (two and a half minutes) start Locust on a locustfile of their own, so one
-# kind runs them: the other full kind runs everything else.
-ALL_BUT_PROFILE_RUNS = ["--ignore=tests/test_load_profiles.py"]
 PROJECT_TESTS = ["-m", "project"]
 DOCUMENTS = REPO / "tests" / "api_documents"
 OPENAPI = {"api_description": str(DOCUMENTS / "catalog-3.1.json")}
@@ -43,7 +41,7 @@ KINDS = [
             "tideways_project": "Acme Inc/shop-staging",
             "tideways_environment": "staging",
         },
-        ALL_BUT_PROFILE_RUNS,
+        PROJECT_TESTS,
         id="fasthttpuser-hostile-endpoints-form-login-every-deployment-and-ci",
     ),
     pytest.param(

@@ -76,6 +76,16 @@ def verdict(header: str, api_key: str, now: float) -> str:
     return "accepted"
 
 
+def login_landing(record: dict) -> bool:
+    """A GET of a page that this target's ``POST /login`` redirects to (the account's page, or the form
+    with its error): the hop of a redirect the client follows, which carries no profiling header."""
+    path = record["path"]
+    landing = path == "/private/account" or (
+        path.startswith("/login?") and ("page=account" in path or "error=1" in path)
+    )
+    return record["method"] == "GET" and landing
+
+
 def summarize(records: list[dict]) -> dict[str, int]:
     traced = [r for r in records if r["profiler"] is not None]
     return {
