@@ -22,6 +22,7 @@ from tests.conftest import (
     API_KEY,
     SHORT,
     WORKERS,
+    arrived,
     locust_env,
     run_locust,
     run_master_and_workers,
@@ -105,14 +106,6 @@ def accepted(records: list[dict]) -> list[dict]:
     return traced
 
 
-def at_least(target, count: int, what: str = "requests"):
-    def enough() -> bool:
-        return len(target.records()) >= count
-
-    enough.__doc__ = f"{count} {what} at {target.url}"
-    return enough
-
-
 def lines_with(stderr: str, text: str) -> list[str]:
     return [line for line in stderr.splitlines() if text in line]
 
@@ -194,7 +187,7 @@ def test_coverage_gives_every_endpoint_called_a_callgraph_at_rate_1(user_class, 
         env=locust_env(
             LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), LOCUST_TIDEWAYS_TRACE_LOG=str(log)
         ),
-        until=at_least(target, 600),
+        until=arrived(target, 600),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     records = target.records()
@@ -221,7 +214,7 @@ def test_with_workers_coverage_counts_the_run_not_each_worker(start_target, endp
         locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file)),
         [],
         locust_env(),
-        until=at_least(target, 800),
+        until=arrived(target, 800),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     records = target.records()
@@ -242,7 +235,7 @@ def test_with_workers_the_budget_caps_the_run_and_says_so(start_target, endpoint
         locust_env(LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file)),
         [],
         locust_env(),
-        until=at_least(target, 600),
+        until=arrived(target, 600),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     records = target.records()
@@ -269,7 +262,7 @@ def test_through_same_origin_redirects_log_summary_and_application_agree(
         env=locust_env(
             LOCUST_TIDEWAYS_APIKEY=API_KEY, LOCUST_TIDEWAYS_RUN_FILE=str(run_file), LOCUST_TIDEWAYS_TRACE_LOG=str(log)
         ),
-        until=at_least(target, 150),
+        until=arrived(target, 150),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     records = target.records()

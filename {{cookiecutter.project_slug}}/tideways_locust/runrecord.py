@@ -332,7 +332,7 @@ class RunRecord:
             f"### Tideways traces of run `{f['run_id']}`",
             "",
             f"{f['requests']} requests sent, {'' if f['traced_exact'] else 'at least '}{f['traced']} traced "
-            f"({self.report.rate_words()}).",
+            f"({self.report.rate_words(f)}).",
             "",
             *[_sentence(line.removeprefix("Tideways ")) for line in self.report.sampling_summary()],
             *([""] if self.report.sampling_summary() else []),

@@ -361,14 +361,14 @@ class TraceReport:
         ref = "X-Tideways-Ref" + (" is " if f["ref_mode"] == "run" else " starts with ")
         return (
             f"Tideways: {f['requests']} requests sent, {'' if f['traced_exact'] else 'at least '}{f['traced']} traced "
-            f"({self.rate_words()}), "
+            f"({self.rate_words(f)}), "
             f"{ref}{f['run_id']}{'' if f['ref_mode'] == 'run' else '-'}, traces: {f['traces']}, "
             f"trace log: {f['trace_log']}" + (f", logins: {LOGINS.text()}" if LOGINS.text() else "")
         )
 
-    def rate_words(self) -> str:
+    def rate_words(self, figures: dict | None = None) -> str:
         """The reached and the asked rate, and why they differ: ``5.33 %, asked 1 %, ...``."""
-        f, sampling = self.figures(), self.sampling_figures()
+        f, sampling = figures or self.figures(), self.sampling_figures()
         asked = f"asked {f['rate_asked']:g} %"
         if sampling["coverage"]:
             asked += f" plus the first {sampling['coverage']} of each endpoint"
